@@ -1,0 +1,234 @@
+"""The command line: `decision-screen screen|profiles|calendar|…` (Typer).
+
+Errors a user can cause are one bilingual line on stderr and a non-zero exit code,
+never a traceback. Set DECISION_SCREEN_DEBUG=1 to see tracebacks of our own bugs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import ScreenInputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="重大行政决策事项筛查 / screen proposed matters for major-administrative-decision scope")
+err = Console(stderr=True)
+out = Console()
+
+EXIT_INPUT = 2
+
+
+def _fail(exc: ScreenInputError) -> None:
+    err.print(f"[red]错误 error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def _screener(profile: str | None = None, rules_only: bool = False):
+    from .screener import Screener
+
+    return Screener(model=None if rules_only else "default", default_profile=profile or "national")
+
+
+def _print_answer(a: dict) -> None:
+    colour = {"major": "bold red", "not_major": "green", "review": "yellow"}[a["verdict"]]
+    zh = {"major": "属于重大行政决策", "not_major": "不属于重大行政决策", "review": "需人工研判"}[a["verdict"]]
+    out.print(f"[{colour}]{zh}[/{colour}]  概率 {a['probability']:.2f} · 置信度 {a['confidence']:.2f} · "
+              f"类别 {a['category'] or '-'} · 分级 {a['tier'] or '-'} · 标准 {a['profile']} · 层级 {a['level']}")
+    for r in a["reasons"]:
+        basis = f"  〔{r['basis']}〕" if r.get("basis") else ""
+        out.print(f"  • {r['text']}{basis}", highlight=False)
+    if a["verdict"] != "not_major":
+        table = Table("程序", "需要", "理由", "最迟", show_lines=False)
+        for p in a["procedures"]:
+            d = p.get("deadline") or {}
+            when = d.get("latest_start") or d.get("latest_finish") or d.get("earliest") or ""
+            table.add_row(p["name"], "是" if p["required"] else "否", p["why"], str(when))
+        out.print(table)
+    if a["numbers"].get("used"):
+        out.print("  数值: " + "; ".join(f"{k}={v['value']:g} ({v['from']})" for k, v in a["numbers"]["used"].items()),
+                  highlight=False)
+    for w in a.get("warnings", []):
+        err.print(f"[yellow]提示 warning:[/yellow] {w}", highlight=False)
+    out.print(f"  [dim]model {a['model_version']} · rules {a['rules_version']}[/dim]")
+
+
+@app.command()
+def screen(
+    title: Optional[str] = typer.Argument(None, help="决策事项名称 / the matter's title"),
+    description: Optional[str] = typer.Option(None, "--description", "-d", help="事项说明"),
+    unit: Optional[str] = typer.Option(None, "--unit", help="承办单位"),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="标准 (see `profiles`)"),
+    level: Optional[str] = typer.Option(None, "--level", "-l", help="province|city|county|town|department"),
+    planned_date: Optional[str] = typer.Option(None, "--planned-date", help="计划决策日期 YYYY-MM-DD"),
+    amount_wan: Optional[float] = typer.Option(None, "--amount-wan", help="金额 (万元)"),
+    people: Optional[float] = typer.Option(None, "--people", help="涉及人数"),
+    area_mu: Optional[float] = typer.Option(None, "--area-mu", help="面积 (亩)"),
+    duration_years: Optional[float] = typer.Option(None, "--duration-years", help="期限 (年)"),
+    as_json: bool = typer.Option(False, "--json", help="print the answer as one JSON line"),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help=".jsonl/.csv/.xlsx of matters"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help=".jsonl/.csv/.xlsx for the answers"),
+    rules_only: bool = typer.Option(False, "--rules-only", help="ignore the learned model"),
+) -> None:
+    """Screen one matter, or a whole file with --input/--output."""
+    try:
+        if input is not None or output is not None:
+            if input is None or output is None:
+                raise ScreenInputError("need_both", "文件模式需要同时给出 --input 和 --output",
+                                       "file mode needs both --input and --output")
+            if title:
+                raise ScreenInputError("title_and_file", "不能同时给出标题和 --input", "give a title or --input, not both")
+            _screen_file(input, output, profile, rules_only)
+            return
+        if title is None:
+            raise ScreenInputError("title_required", "标题不能为空", "title is required and must not be blank", "title")
+        scr = _screener(profile, rules_only)
+        matter = {"title": title, "description": description, "unit": unit, "level": level,
+                  "profile": profile, "planned_date": planned_date, "amount_wan": amount_wan, "people": people,
+                  "area_mu": area_mu, "duration_years": duration_years}
+        answer = scr.screen({k: v for k, v in matter.items() if v is not None}).model_dump(mode="json")
+    except ScreenInputError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    else:
+        _print_answer(answer)
+
+
+def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) -> None:
+    from .fileio import Writer, read_rows
+
+    scr = _screener(profile, rules_only)
+    rows = list(read_rows(src))  # structural errors (encoding, columns) raise before any output
+    writer = Writer(dst)
+    counts: Counter = Counter()
+    bad: list[str] = []
+    by_number: dict[int, dict] = {}
+
+    def source_rows():
+        for n, row in enumerate(rows, start=1):
+            by_number[n] = row
+            if "__error__" in row:
+                yield {"title": None, "__bad__": row["__error__"]}
+            else:
+                yield row
+
+    progress = Progress(TextColumn("筛查 screening"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=err, transient=False, disable=not err.is_terminal and os.environ.get("CI") == "true")
+    try:
+        with progress:
+            task = progress.add_task("screen", total=len(rows))
+            for n, result in scr.iter_screen(source_rows()):
+                row = by_number.get(n, {})
+                if "__error__" in row:
+                    result = row["__error__"]
+                if isinstance(result, ScreenInputError):
+                    result.row = n
+                    counts["error"] += 1
+                    bad.append(result.one_line())
+                    writer.write({"id": row.get("id"), "error": result.one_line(), "verdict": None}, row)
+                else:
+                    counts[result.verdict] += 1
+                    writer.write(result.model_dump(mode="json"), row)
+                progress.advance(task)
+    finally:
+        writer.close()
+    for line in bad[:20]:
+        err.print(f"[red]行错误 row error:[/red] {escape(line)}", highlight=False)
+    if len(bad) > 20:
+        err.print(f"… 另有 {len(bad) - 20} 行错误 / {len(bad) - 20} more row errors")
+    err.print(f"完成 done: {len(rows)} 行 rows → {dst} · 纳入 major {counts['major']} · 不纳入 not_major "
+              f"{counts['not_major']} · 待研判 review {counts['review']} · 错误 errors {counts['error']}",
+              highlight=False)
+
+
+@app.command()
+def profiles(name: Optional[str] = typer.Argument(None, help="show one profile in full"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the rule profiles, or show one."""
+    from .rulebook import default_rulebooks
+
+    rb = default_rulebooks()
+    if name:
+        try:
+            prof = rb.get(name)
+        except KeyError:
+            _fail(ScreenInputError("unknown_profile", f"未知的标准: {name} (可选: {', '.join(rb.names())})",
+                                   f"unknown profile: {name}", "profile"))
+            return
+        summary = prof.summary()
+        summary["sources"] = {k: v.model_dump() for k, v in prof.sources.items()}
+        summary["thresholds"] = [t.model_dump(include={"id", "level", "measure", "min", "basis"}) for t in prof.thresholds]
+        summary["exclusions"] = [{"id": e.id, "type": e.type, "basis": e.basis} for e in prof.exclusions]
+        summary["enumerations"] = [{"id": e.id, "category": e.category, "strength": e.strength, "basis": e.basis}
+                                   for e in prof.enumerations]
+        if as_json:
+            sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+            return
+        out.print(f"[bold]{prof.profile}[/bold] — {prof.name} (extends: {' → '.join(prof.chain[1:]) or '-'})")
+        out.print(prof.description, highlight=False)
+        for section in ("exclusions", "enumerations", "thresholds"):
+            out.print(f"[bold]{section}[/bold]")
+            for e in summary[section]:
+                out.print("  " + " · ".join(str(v) for v in e.values()), highlight=False)
+        return
+    rows = [rb.get(n).summary() for n in rb.names()]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table("profile", "name", "extends", "default level")
+    for r in rows:
+        table.add_row(r["profile"], r["name"], " → ".join(r["extends"]) or "-", r["settings"]["default_level"])
+    out.print(table)
+
+
+@app.command()
+def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
+             published: Optional[str] = typer.Option(None, "--published", help="actual publication date")) -> None:
+    """Key dates of a catalogue year: Q4 collection, publication by 31 March, filing."""
+    from .workdays import catalogue_calendar
+
+    try:
+        pub = dt.date.fromisoformat(published) if published else None
+    except ValueError:
+        _fail(ScreenInputError("bad_date", "发布日期无效, 应为 YYYY-MM-DD", "published must be YYYY-MM-DD", "published"))
+        return
+    if not 2000 <= year <= 2100:
+        _fail(ScreenInputError("bad_year", "年份应在 2000-2100 之间", "year must be between 2000 and 2100", "year"))
+    sys.stdout.write(json.dumps(catalogue_calendar(year, pub), ensure_ascii=False) + "\n")
+
+
+def _register_optional() -> None:
+    """Commands that live in other packages (training, API) join when those import."""
+    for mod in ("training.cli", "api.cli"):
+        try:
+            module = __import__(mod, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.split(".")[0] in ("training", "api"):
+                continue
+            raise
+        module.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except ScreenInputError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    main()

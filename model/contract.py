@@ -1,0 +1,158 @@
+"""The answer contract of DESIGN.md §4, as pydantic models shared by CLI, API and UI.
+Extend, never break: new fields are optional, names never change."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ScreenInputError
+
+PROCEDURE_NAMES: tuple[str, ...] = (
+    "公众参与", "听证", "专家论证", "风险评估", "合法性审查", "集体讨论决定", "公平竞争审查",
+    "党委请示报告", "人大报告", "决策公布", "档案归档", "决策后评估",
+)
+MAX_TITLE = 500
+MAX_DESCRIPTION = 20_000
+LevelName = Literal["province", "city", "county", "town", "department"]
+LEVEL_ALIASES = {"省": "province", "省级": "province", "市": "city", "市级": "city", "县": "county",
+                 "县级": "county", "区": "county", "县区": "county", "乡": "town", "镇": "town",
+                 "乡镇": "town", "街道": "town", "部门": "department"}
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
+class MatterIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    id: str | None = Field(default=None, max_length=200, description="调用方的编号 / caller's id, echoed back")
+    title: str = Field(min_length=1, max_length=MAX_TITLE, description="决策事项名称 / title of the matter")
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION, description="事项说明 / description")
+    unit: str | None = Field(default=None, max_length=200, description="承办单位 / lead unit")
+    level: LevelName | None = Field(default=None, description="决策机关层级 / level of the deciding body")
+    profile: str | None = Field(default=None, max_length=64, description="适用的标准 / rule profile")
+    amount_wan: float | None = Field(default=None, ge=0, le=1e9, description="金额 (万元) / amount, 10k yuan")
+    people: float | None = Field(default=None, ge=0, le=2e9, description="涉及人数 / people affected")
+    area_mu: float | None = Field(default=None, ge=0, le=1e9, description="面积 (亩) / area in mu")
+    length_km: float | None = Field(default=None, ge=0, le=1e6, description="长度 (公里) / length in km")
+    duration_years: float | None = Field(default=None, ge=0, le=100, description="期限 (年) / duration")
+    planned_date: dt.date | None = Field(default=None, description="计划决策日期 / planned decision date")
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_to_str(cls, v):
+        if v is None or (isinstance(v, float) and v != v):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return str(v)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level_alias(cls, v):
+        if isinstance(v, str):
+            v = v.strip()
+            if not v:
+                return None
+            return LEVEL_ALIASES.get(v, v)
+        return v
+
+    @field_validator("title", "description")
+    @classmethod
+    def _not_junk(cls, v):
+        if v is None:
+            return v
+        if _JUNK.search(v):
+            raise ValueError("contains binary or undecodable characters")
+        if not re.search(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9]", v):
+            raise ValueError("contains no readable text")
+        return v
+
+
+class Deadline(BaseModel):
+    latest_start: dt.date | None = None
+    latest_finish: dt.date | None = None
+    earliest: dt.date | None = None
+    rule: str
+
+
+class Procedure(BaseModel):
+    name: str
+    required: bool
+    basis: str
+    why: str
+    deadline: Deadline | None = None
+
+
+class Reason(BaseModel):
+    kind: str
+    rule_id: str | None = None
+    text: str
+    evidence: str | None = None
+    span: list[int] | None = None
+    basis: str | None = None
+    source: str | None = None
+
+
+class Similar(BaseModel):
+    title: str
+    label: str
+    issuer: str | None = None
+    year: int | None = None
+    source_url: str | None = None
+    score: float
+
+
+class Answer(BaseModel):
+    id: str | None
+    verdict: Literal["major", "not_major", "review"]
+    probability: float
+    confidence: float
+    category: str | None
+    tier: str | None
+    exclusion: dict | None = None
+    procedures: list[Procedure]
+    reasons: list[Reason]
+    numbers: dict
+    attributes: dict[str, float]
+    similar: list[Similar]
+    profile: str
+    level: str
+    model_version: str
+    rules_version: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+_FIELD_ZH = {"title": "标题", "description": "说明", "unit": "承办单位", "level": "层级", "profile": "标准",
+             "amount_wan": "金额", "people": "人数", "area_mu": "面积", "length_km": "长度",
+             "duration_years": "期限", "planned_date": "计划决策日期", "id": "编号"}
+
+
+def parse_matter(data: dict, row: int | None = None) -> MatterIn:
+    """Validate one matter, turning pydantic's error into our bilingual one."""
+    try:
+        return MatterIn.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else None
+        zh_field = _FIELD_ZH.get(field or "", field or "输入")
+        kind = err["type"]
+        if field == "title" and kind in ("missing", "string_too_short"):
+            raise ScreenInputError("title_required", "标题不能为空", "title is required and must not be blank",
+                                   "title", row) from None
+        if kind == "string_too_long":
+            raise ScreenInputError("too_long", f"{zh_field}过长", f"{field} is too long", field, row) from None
+        if field == "planned_date":
+            raise ScreenInputError("bad_date", "计划决策日期无效, 应为 YYYY-MM-DD 格式的真实日期",
+                                   "planned_date must be a real date in YYYY-MM-DD form", field, row) from None
+        if field == "level":
+            raise ScreenInputError("bad_level", "层级应为 province/city/county/town/department (或 省/市/县/乡镇/部门)",
+                                   "level must be one of province, city, county, town, department", field, row) from None
+        if kind == "value_error" and "binary" in str(err.get("msg")):
+            raise ScreenInputError("binary_input", f"{zh_field}含有无法识别的二进制字符",
+                                   f"{field} contains binary or undecodable characters", field, row) from None
+        if kind == "value_error":
+            raise ScreenInputError("unreadable", f"{zh_field}没有可识别的文字", f"{field} has no readable text",
+                                   field, row) from None
+        raise ScreenInputError("bad_field", f"{zh_field}无效: {err['msg']}", f"invalid {field}: {err['msg']}",
+                               field, row) from None

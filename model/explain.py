@@ -1,0 +1,50 @@
+"""Explanation: turn the rules' hits, the model's terms and the numbers into reasons."""
+from __future__ import annotations
+
+from .combine import Combined
+from .contract import Reason
+from .learned import Prediction
+from .rules import RuleResult
+
+CATEGORY_ZH = {"public_policy": "重大公共政策和措施", "plan": "重要规划", "resources": "自然和文化资源",
+               "construction": "重大公共建设项目", "catch_all": "兜底 (其他重大事项)"}
+LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级", "town": "乡镇(街道)", "department": "部门"}
+MEASURE_ZH = {"amount_wan": "金额(万元)", "people": "人数", "area_mu": "面积(亩)", "length_km": "长度(公里)",
+              "duration_years": "期限(年)"}
+
+
+def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) -> list[Reason]:
+    out: list[Reason] = []
+    if rules.exclusion:
+        h = rules.exclusion
+        out.append(Reason(kind="exclusion", rule_id=h.rule_id, evidence=h.evidence, span=list(h.span or []) or None,
+                          basis=h.basis, source=h.source, text=f"排除: {h.why}"))
+    for h in rules.overridden:
+        out.append(Reason(kind="exclusion_overridden", rule_id=h.rule_id, evidence=h.evidence,
+                          span=list(h.span or []) or None, basis=h.basis, source=h.source,
+                          text=f"“{h.evidence}”看似排除事项, 但被列举规则覆盖 (不是{h.detail['type']})"))
+    for h in rules.enumerations:
+        strength = "列举" if h.detail["strength"] == "strong" else "兜底信号 (需人工判断)"
+        out.append(Reason(kind="enumeration", rule_id=h.rule_id, evidence=h.evidence, span=list(h.span or []) or None,
+                          basis=h.basis, source=h.source,
+                          text=f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"))
+    for h in rules.thresholds:
+        d = h.detail
+        out.append(Reason(kind="threshold", rule_id=h.rule_id, evidence=h.evidence, basis=h.basis, source=h.source,
+                          text=f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}标准 {d['min']:g} ({h.why})"))
+    if not rules.enumerations and not rules.exclusion and not rules.thresholds:
+        out.append(Reason(kind="no_rule", text="没有命中任何列举、排除或数值规则"))
+    if pred is None:
+        out.append(Reason(kind="model", text="未使用学习模型: 仅依据规则作出判断 / no learned model was used"))
+    else:
+        terms = ", ".join(f"{t}" for t, _ in pred.terms[:6]) or "无"
+        out.append(Reason(kind="model", text=f"学习模型判断为重大的概率 {pred.probability:.2f}; 影响最大的词语: {terms}"))
+    notes = {
+        "model_disagrees_with_exclusion": "规则认定为排除事项, 但学习模型很有把握地认为是重大决策, 请人工复核",
+        "model_disagrees_with_enumeration": "规则认定为重大决策, 但学习模型很有把握地认为不是, 请人工复核",
+    }
+    if combined.note in notes:
+        out.append(Reason(kind="disagreement", text=notes[combined.note]))
+    if combined.verdict == "review" and combined.note in ("model", "rules_only"):
+        out.append(Reason(kind="review_band", text="证据不足以自动判断, 列入人工复核"))
+    return out

@@ -1,0 +1,338 @@
+"""Rulebooks: YAML data validated at load, with profile inheritance.
+
+A profile is one deciding body's standard (the national 条例, a province, a city, a town).
+It may extend a parent: entries are merged by id (a child entry with the same id replaces
+the parent's), `remove` drops parent entries, and `settings` are merged key by key.
+Every entry names a source, so every answer can say where its reason comes from.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+RULEBOOK_DIR = Path(__file__).resolve().parent / "rulebooks"
+
+Level = Literal["province", "city", "county", "town", "department"]
+LEVELS: tuple[str, ...] = ("province", "city", "county", "town", "department")
+# Government tiers from the top; a department sits beside, not under, this ladder.
+LEVEL_RANK = {"province": 4, "city": 3, "county": 2, "town": 1, "department": 0}
+Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
+ExclusionType = Literal["legislation", "emergency_response", "macro_fiscal", "personnel",
+                        "internal_management", "individual_act", "statutory_procedure",
+                        "foreign_affairs", "normative_document", "confidential", "routine"]
+Attribute = Literal["technical", "stability_risk", "market_entities", "price_utility",
+                    "public_interest", "land_relocation"]
+ATTRIBUTES: tuple[str, ...] = ("technical", "stability_risk", "market_entities", "price_utility",
+                               "public_interest", "land_relocation")
+Measure = Literal["amount_wan", "people", "area_mu", "length_km", "duration_years"]
+
+
+class RulebookError(ValueError):
+    """A rulebook that cannot be used; the message names the file and the entry."""
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    issuer: str
+    year: int | None = None
+    url: str | None = None
+    note: str | None = None
+
+
+def _compile_all(patterns: list[str]) -> list[re.Pattern]:
+    return [re.compile(p) for p in patterns]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    id: str
+    source: str
+    basis: str
+    why: str
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)+", v):
+            raise ValueError("id must look like profile.kind.name (lower case, dots)")
+        return v
+
+
+class _Patterned(_Entry):
+    patterns: list[str] = Field(min_length=1)
+    # All of these must also match somewhere (an AND with the patterns above).
+    requires_any: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+
+    @field_validator("patterns", "requires_any", "unless")
+    @classmethod
+    def _regexes_compile(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {p!r}: {exc}") from exc
+        return v
+
+    def model_post_init(self, __context) -> None:
+        self._re = _compile_all(self.patterns)
+        self._req = _compile_all(self.requires_any)
+        self._unless = _compile_all(self.unless)
+
+    def match(self, text: str) -> re.Match | None:
+        """First matching span, or None when a pattern misses, a requirement misses or an
+        `unless` pattern matches."""
+        hit = None
+        for rx in self._re:
+            hit = rx.search(text)
+            if hit:
+                break
+        if hit is None:
+            return None
+        if self._req and not any(rx.search(text) for rx in self._req):
+            return None
+        if any(rx.search(text) for rx in self._unless):
+            return None
+        return hit
+
+
+class Exclusion(_Patterned):
+    type: ExclusionType
+
+
+class Enumeration(_Patterned):
+    category: Category
+    strength: Literal["strong", "weak"] = "strong"
+    overrides: list[ExclusionType] = Field(default_factory=list)
+    attributes: list[Attribute] = Field(default_factory=list)
+    levels: list[Level] = Field(default_factory=list)  # empty: every level
+
+
+class AttributeRule(_Patterned):
+    attribute: Attribute
+
+
+class Threshold(_Entry):
+    level: Level
+    measure: Measure
+    min: float = Field(gt=0)
+    # Empty: any matter. Otherwise the matter must match one of these (asset disposal only …).
+    when: list[str] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+
+    def model_post_init(self, __context) -> None:
+        self._when = _compile_all(self.when)
+
+    def applies(self, text: str, categories: set[str]) -> bool:
+        if self.categories and not (set(self.categories) & categories):
+            return False
+        return not self._when or any(rx.search(text) for rx in self._when)
+
+
+class ProcedureRule(_Entry):
+    name: str
+    # Which conditions make the step required for a major matter; any one suffices.
+    always: bool = False
+    attributes: list[Attribute] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    why_not: str
+    timing: str | None = None
+
+    def model_post_init(self, __context) -> None:
+        self._re = _compile_all(self.patterns)
+        self._unless = _compile_all(self.unless)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    default_level: Level = "county"
+    comment_period_days: int = 30
+    legality_review_working_days: int = 7
+    hearing_notice_days: int = 30
+    publication_working_days: int = 20
+    post_evaluation_months: int = 12
+    catalogue_publish_by: str = "03-31"
+    catalogue_filing_working_days: int = 15
+    risk_report_filed_with_zhengfawei: bool = False
+    fair_competition_first: bool = False
+    review_band: tuple[float, float] = (0.35, 0.65)
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profile: str
+    name: str
+    description: str
+    extends: str | None = None
+    version: str
+    sources: dict[str, Source] = Field(default_factory=dict)
+    settings: dict = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    enumerations: list[Enumeration] = Field(default_factory=list)
+    attributes: list[AttributeRule] = Field(default_factory=list)
+    thresholds: list[Threshold] = Field(default_factory=list)
+    procedures: list[ProcedureRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sources_known(self) -> "Profile":
+        # A child may cite its parent's sources; that is checked after merging.
+        return self
+
+
+class ResolvedProfile(BaseModel):
+    """A profile with its ancestors merged in: what the engine runs."""
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    profile: str
+    name: str
+    description: str
+    chain: list[str]
+    version: str
+    sources: dict[str, Source]
+    settings: Settings
+    exclusions: list[Exclusion]
+    enumerations: list[Enumeration]
+    attributes: list[AttributeRule]
+    thresholds: list[Threshold]
+    procedures: list[ProcedureRule]
+
+    def source_of(self, entry: _Entry) -> Source:
+        return self.sources[entry.source]
+
+    def summary(self) -> dict:
+        return {"profile": self.profile, "name": self.name, "description": self.description,
+                "extends": self.chain[1:], "version": self.version,
+                "counts": {"exclusions": len(self.exclusions), "enumerations": len(self.enumerations),
+                           "attributes": len(self.attributes), "thresholds": len(self.thresholds),
+                           "procedures": len(self.procedures)},
+                "settings": self.settings.model_dump(mode="json")}
+
+
+def _describe_error(path: Path, raw: dict, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(x) for x in loc)
+        # Name the entry by its id when the error sits inside a list of entries.
+        if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
+            try:
+                entry_id = raw[loc[0]][loc[1]].get("id", f"#{loc[1]}")
+            except (KeyError, IndexError, AttributeError, TypeError):
+                entry_id = f"#{loc[1]}"
+            where = f"{loc[0]}[{entry_id}]" + ("." + ".".join(str(x) for x in loc[2:]) if loc[2:] else "")
+        lines.append(f"{path.name}: {where}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def load_file(path: Path) -> Profile:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RulebookError(f"{path.name}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RulebookError(f"{path.name}: a rulebook must be a mapping")
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise RulebookError(_describe_error(path, raw, exc)) from exc
+
+
+def _merge(parent: list, child: list, removed: set[str]) -> list:
+    by_id = {e.id: e for e in parent if e.id not in removed}
+    for e in child:
+        by_id[e.id] = e
+    return list(by_id.values())
+
+
+class RulebookSet:
+    """All profiles of one rulebook folder, resolved on demand."""
+
+    def __init__(self, directory: Path = RULEBOOK_DIR):
+        self.directory = directory
+        self.raw: dict[str, tuple[Path, Profile]] = {}
+        for path in sorted(directory.glob("*.yaml")):
+            prof = load_file(path)
+            if prof.profile in self.raw:
+                raise RulebookError(f"{path.name}: profile {prof.profile!r} already defined in "
+                                    f"{self.raw[prof.profile][0].name}")
+            self.raw[prof.profile] = (path, prof)
+        if not self.raw:
+            raise RulebookError(f"no rulebooks in {directory}")
+        self._resolved: dict[str, ResolvedProfile] = {}
+        for name in self.raw:
+            self.get(name)  # resolve everything now: a broken file fails at start-up, not mid-request
+
+    def names(self) -> list[str]:
+        return list(self.raw)
+
+    def get(self, name: str) -> ResolvedProfile:
+        if name in self._resolved:
+            return self._resolved[name]
+        if name not in self.raw:
+            raise KeyError(name)
+        chain: list[Profile] = []
+        seen: set[str] = set()
+        cur: str | None = name
+        while cur is not None:
+            if cur in seen:
+                raise RulebookError(f"{self.raw[name][0].name}: profile inheritance loops through {cur!r}")
+            if cur not in self.raw:
+                raise RulebookError(f"{self.raw[chain[-1].profile][0].name}: extends unknown profile {cur!r}")
+            seen.add(cur)
+            chain.append(self.raw[cur][1])
+            cur = self.raw[cur][1].extends
+        sources: dict[str, Source] = {}
+        settings: dict = {}
+        ex: list = []
+        en: list = []
+        at: list = []
+        th: list = []
+        pr: list = []
+        for prof in reversed(chain):  # root first, so children override
+            removed = set(prof.remove)
+            sources.update(prof.sources)
+            settings.update(prof.settings)
+            ex = _merge(ex, prof.exclusions, removed)
+            en = _merge(en, prof.enumerations, removed)
+            at = _merge(at, prof.attributes, removed)
+            th = _merge(th, prof.thresholds, removed)
+            pr = _merge(pr, prof.procedures, removed)
+        path = self.raw[name][0]
+        for entry in [*ex, *en, *at, *th, *pr]:
+            if entry.source not in sources:
+                raise RulebookError(f"{path.name}: entry {entry.id}: source {entry.source!r} is not declared")
+        try:
+            settings_obj = Settings.model_validate(settings)
+        except ValidationError as exc:
+            raise RulebookError(f"{path.name}: settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+        top = chain[0]
+        resolved = ResolvedProfile(
+            profile=top.profile, name=top.name, description=top.description,
+            chain=[p.profile for p in chain], version=top.version, sources=sources,
+            settings=settings_obj, exclusions=ex, enumerations=en, attributes=at, thresholds=th,
+            procedures=pr)
+        self._resolved[name] = resolved
+        return resolved
+
+    def version(self) -> str:
+        """One string that changes whenever any rulebook changes (for answers and records)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for name in sorted(self.raw):
+            h.update(self.raw[name][0].read_bytes())
+        versions = sorted({p.version for _, p in self.raw.values()})
+        return f"{versions[-1]}+{h.hexdigest()[:10]}"
+
+
+@lru_cache(maxsize=4)
+def default_rulebooks(directory: str | None = None) -> RulebookSet:
+    return RulebookSet(Path(directory) if directory else RULEBOOK_DIR)

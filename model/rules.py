@@ -1,0 +1,163 @@
+"""The rule engine: exclusions → enumeration → tier thresholds → catch-all signals.
+
+Precedence (documented in docs/RULES.md and pinned by tests):
+1. An exclusion fires when one of its patterns matches and none of its `unless` patterns do.
+2. An enumeration entry whose `overrides` names that exclusion type cancels it (an emergency
+   *plan* cancels the emergency-*response* exclusion; a 规范性文件 cancels legislation;
+   a profile that lists budgets cancels the macro/fiscal exclusion).
+3. A surviving exclusion makes the matter not major, whatever its numbers.
+4. Otherwise a strong enumeration hit, or a number at or above the deciding level's
+   threshold, makes it major; weak hits alone put it in the review band.
+5. Below every threshold is "not in by numbers", never an exclusion: enumeration still applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .extract import PERSONS_PER_HOUSEHOLD, Extraction
+from .rulebook import LEVEL_RANK, ResolvedProfile
+
+
+@dataclass
+class Hit:
+    rule_id: str
+    kind: str  # exclusion | enumeration | threshold | attribute
+    evidence: str
+    span: tuple[int, int] | None
+    basis: str
+    why: str
+    source: str
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"rule_id": self.rule_id, "kind": self.kind, "evidence": self.evidence,
+                "span": list(self.span) if self.span else None, "basis": self.basis, "why": self.why,
+                "source": self.source, **self.detail}
+
+
+@dataclass
+class RuleResult:
+    verdict: str  # major | not_major | review
+    exclusion: Hit | None
+    overridden: list[Hit]
+    enumerations: list[Hit]
+    thresholds: list[Hit]
+    attributes: dict[str, Hit]
+    category: str | None
+    tier: str | None
+    level: str
+    strength: str  # strong | weak | none
+
+
+def _source_label(profile: ResolvedProfile, key: str) -> str:
+    src = profile.sources[key]
+    parts = [src.title, src.issuer]
+    if src.year:
+        parts.append(str(src.year))
+    if src.url:
+        parts.append(src.url)
+    return " · ".join(parts)
+
+
+def measured_values(extraction: Extraction, supplied: dict) -> dict[str, tuple[float, str]]:
+    """Numbers the thresholds compare against, each with where it came from. Figures the
+    caller supplied win over figures read from the text."""
+    values: dict[str, tuple[float, str]] = {}
+    for measure in ("amount_wan", "people", "area_mu", "length_km", "duration_years"):
+        q = extraction.best(measure)
+        if q is not None:
+            values[measure] = (q.value, f"文中“{q.text}”")
+    households = extraction.best("households")
+    if households is not None:
+        people = households.value * PERSONS_PER_HOUSEHOLD
+        if people > values.get("people", (0, ""))[0]:
+            values["people"] = (people, f"文中“{households.text}”×{PERSONS_PER_HOUSEHOLD}人/户")
+    for measure, value in supplied.items():
+        if value is not None:
+            values[measure] = (float(value), "输入字段")
+    return values
+
+
+def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level: str,
+             supplied: dict | None = None) -> RuleResult:
+    supplied = supplied or {}
+    src = lambda key: _source_label(profile, key)  # noqa: E731
+
+    # 1. exclusions
+    excl_hits: list[Hit] = []
+    for ex in profile.exclusions:
+        m = ex.match(text)
+        if m:
+            excl_hits.append(Hit(ex.id, "exclusion", m.group(0), m.span(), ex.basis, ex.why,
+                                 src(ex.source), {"type": ex.type}))
+
+    # 2. enumerations
+    enum_hits: list[Hit] = []
+    overrides: set[str] = set()
+    attrs: dict[str, Hit] = {}
+    for en in profile.enumerations:
+        if en.levels and level not in en.levels:
+            continue
+        m = en.match(text)
+        if not m:
+            continue
+        hit = Hit(en.id, "enumeration", m.group(0), m.span(), en.basis, en.why, src(en.source),
+                  {"category": en.category, "strength": en.strength, "overrides": en.overrides})
+        enum_hits.append(hit)
+        overrides.update(en.overrides)
+        for a in en.attributes:
+            attrs.setdefault(a, hit)
+
+    surviving = [h for h in excl_hits if h.detail["type"] not in overrides]
+    overridden = [h for h in excl_hits if h.detail["type"] in overrides]
+    exclusion = surviving[0] if surviving else None
+
+    # 3. thresholds, on the deciding level and (for the tier) on every level
+    categories = {h.detail["category"] for h in enum_hits}
+    values = measured_values(extraction, supplied)
+    th_hits: list[Hit] = []
+    tier_rank = -1
+    tier = None
+    for th in profile.thresholds:
+        if th.measure not in values or not th.applies(text, categories):
+            continue
+        value, origin = values[th.measure]
+        if value < th.min:
+            continue
+        hit = Hit(th.id, "threshold", origin, None, th.basis, th.why, src(th.source),
+                  {"level": th.level, "measure": th.measure, "value": round(value, 4), "min": th.min})
+        if th.level == level:
+            th_hits.append(hit)
+        rank = LEVEL_RANK[th.level]
+        if th.level != "department" and rank > tier_rank:
+            tier_rank, tier = rank, th.level
+    if tier is None and any(h.detail["level"] == "department" for h in th_hits):
+        tier = "department"
+
+    # 4. attributes from the attribute rules (enumeration attributes were added above)
+    for ar in profile.attributes:
+        if ar.attribute in attrs:
+            continue
+        m = ar.match(text)
+        if m:
+            attrs[ar.attribute] = Hit(ar.id, "attribute", m.group(0), m.span(), ar.basis, ar.why,
+                                      src(ar.source), {"attribute": ar.attribute})
+
+    strong = [h for h in enum_hits if h.detail["strength"] == "strong"]
+    if exclusion is not None:
+        verdict, strength = "not_major", "strong"
+    elif strong or th_hits:
+        verdict, strength = "major", "strong"
+    elif enum_hits:
+        verdict, strength = "review", "weak"
+    else:
+        verdict, strength = "not_major", "none"
+
+    category = None
+    ordered = strong or enum_hits
+    if ordered:
+        category = ordered[0].detail["category"]
+    elif th_hits:
+        category = "catch_all"
+    return RuleResult(verdict, exclusion, overridden, enum_hits, th_hits, attrs, category, tier,
+                      level, strength)

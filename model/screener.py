@@ -1,0 +1,138 @@
+"""The pipeline: normalise → extract → rules → model → combine → procedures → explain."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from .combine import combine
+from .contract import Answer, MatterIn, Similar, parse_matter
+from .errors import ScreenInputError
+from .explain import reasons_for
+from .extract import extract
+from .learned import LearnedModel, load_default
+from .normalise import normalise
+from .procedures import procedures_for
+from .rulebook import ATTRIBUTES, RulebookSet, default_rulebooks
+
+_UNIT_LEVEL = [
+    (re.compile(r"(街道办事处|街道|镇人民政府|乡人民政府|镇政府|乡政府|[镇乡])$"), "town"),
+    (re.compile(r"(局|委员会|委|办公室|办|厅|中心|管理处|所)$"), "department"),
+    (re.compile(r"(省人民政府|省政府|自治区人民政府)$"), "province"),
+    (re.compile(r"(县人民政府|区人民政府|县政府|区政府|旗人民政府|管委会|管理委员会)$"), "county"),
+    (re.compile(r"(市人民政府|市政府|州人民政府)$"), "city"),
+]
+
+
+def level_from_unit(unit: str | None) -> str | None:
+    if not unit:
+        return None
+    unit = normalise(unit)
+    for rx, level in _UNIT_LEVEL:
+        if rx.search(unit):
+            return level
+    return None
+
+
+class Screener:
+    """Holds the rulebooks and the learned model; thread-safe for concurrent `screen` calls
+    (no shared mutable state after construction)."""
+
+    def __init__(self, rulebooks: RulebookSet | None = None, model: LearnedModel | None | str = "default",
+                 default_profile: str = "national"):
+        self.rulebooks = rulebooks or default_rulebooks()
+        self.model: LearnedModel | None = load_default() if model == "default" else model  # type: ignore[assignment]
+        if default_profile not in self.rulebooks.names():
+            known = ", ".join(self.rulebooks.names())
+            raise ScreenInputError("unknown_profile", f"未知的标准: {default_profile} (可选: {known})",
+                                   f"unknown profile: {default_profile} (known: {known})", "profile")
+        self.default_profile = default_profile
+        self.rules_version = self.rulebooks.version()
+
+    @property
+    def model_version(self) -> str:
+        return self.model.version if self.model is not None else "rules-only"
+
+    def _profile(self, name: str | None, row: int | None):
+        name = name or self.default_profile
+        try:
+            return self.rulebooks.get(name)
+        except KeyError:
+            known = ", ".join(self.rulebooks.names())
+            raise ScreenInputError("unknown_profile", f"未知的标准: {name} (可选: {known})",
+                                   f"unknown profile: {name} (known: {known})", "profile", row) from None
+
+    def screen(self, matter: MatterIn | dict, row: int | None = None) -> Answer:
+        return self.screen_many([matter], start_row=row)[0]
+
+    def screen_many(self, matters: Iterable[MatterIn | dict], start_row: int | None = None) -> list[Answer]:
+        """Screen a list; the model runs once over the whole list (vectorised)."""
+        parsed: list[MatterIn] = []
+        for i, m in enumerate(matters):
+            row = None if start_row is None else start_row + i
+            parsed.append(m if isinstance(m, MatterIn) else parse_matter(m, row))
+        texts, profiles, levels, extractions = [], [], [], []
+        for i, m in enumerate(parsed):
+            row = None if start_row is None else start_row + i
+            prof = self._profile(m.profile, row)
+            text = normalise(m.title + ("。" + m.description if m.description else ""))
+            texts.append(text)
+            profiles.append(prof)
+            extractions.append(extract(text))
+            levels.append(m.level or level_from_unit(m.unit) or prof.settings.default_level)
+        preds = self.model.predict(texts) if self.model is not None else [None] * len(parsed)
+        return [self._answer(m, t, p, lv, ex, pr)
+                for m, t, p, lv, ex, pr in zip(parsed, texts, profiles, levels, extractions, preds)]
+
+    def _answer(self, m: MatterIn, text: str, profile, level: str, extraction, pred) -> Answer:
+        from .rules import evaluate, measured_values
+
+        supplied = {"amount_wan": m.amount_wan, "people": m.people, "area_mu": m.area_mu,
+                    "length_km": m.length_km, "duration_years": m.duration_years}
+        rules = evaluate(text, extraction, profile, level, supplied)
+        combined = combine(rules, pred, tuple(profile.settings.review_band))
+        attrs: dict[str, float] = {a: (1.0 if a in rules.attributes else 0.0) for a in ATTRIBUTES}
+        if pred is not None:
+            for a, p in pred.attributes.items():
+                attrs[a] = max(attrs.get(a, 0.0), round(float(p), 4))
+        attr_set = {a for a, p in attrs.items() if p >= 0.5}
+        procedures, warnings = procedures_for(combined.verdict, text, rules.category, attr_set, profile,
+                                              m.planned_date)
+        numbers = extraction.numbers()
+        used = measured_values(extraction, supplied)
+        numbers["used"] = {k: {"value": round(v, 4), "from": src} for k, (v, src) in used.items()}
+        numbers["level"] = level
+        exclusion = None
+        if rules.exclusion is not None and combined.verdict != "major":
+            exclusion = {"type": rules.exclusion.detail["type"], "rule_id": rules.exclusion.rule_id,
+                         "basis": rules.exclusion.basis, "evidence": rules.exclusion.evidence}
+        similar = [Similar(**s) for s in (pred.similar if pred is not None else [])]
+        return Answer(
+            id=m.id, verdict=combined.verdict, probability=round(combined.probability, 4),
+            confidence=combined.confidence, category=rules.category if combined.verdict != "not_major" else None,
+            tier=rules.tier, exclusion=exclusion, procedures=procedures,
+            reasons=reasons_for(rules, combined, pred), numbers=numbers, attributes=attrs,
+            similar=similar, profile=profile.profile, level=level, model_version=self.model_version,
+            rules_version=self.rules_version, warnings=extraction.warnings + warnings)
+
+    def iter_screen(self, rows: Iterable[dict], batch: int = 256) -> Iterator[tuple[int, Answer | ScreenInputError]]:
+        """Screen rows lazily in batches; a bad row yields its error and the rest go on."""
+        buf: list[tuple[int, MatterIn]] = []
+
+        def flush():
+            answers = self.screen_many([m for _, m in buf])
+            for (n, _), a in zip(buf, answers):
+                yield n, a
+            buf.clear()
+
+        for n, row in enumerate(rows, start=1):
+            try:
+                m = parse_matter(row, n)
+                self._profile(m.profile, n)
+            except ScreenInputError as exc:
+                yield from flush()
+                yield n, exc
+                continue
+            buf.append((n, m))
+            if len(buf) >= batch:
+                yield from flush()
+        yield from flush()
