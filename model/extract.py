@@ -150,8 +150,6 @@ def _extract_amounts(text: str, taken: list[tuple[int, int]], out: Extraction) -
             after = text[m.end():m.end() + 1]
             if not (_MONEY_CUE.search(before) or after == "" or after in ",;。、)(元 "):
                 continue
-        if re.fullmatch(r"[零〇一二两三四五六七八九十百千点]+", num) and len(num) == 1 and num in "十百千":
-            continue
         value = _scaled(num, mag)
         if value is None:
             out.warnings.append(f"无法识别的金额 / unreadable amount: {m.group(0)}")

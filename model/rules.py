@@ -108,7 +108,9 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         for a in en.attributes:
             attrs.setdefault(a, hit)
 
-    surviving = [h for h in excl_hits if h.detail["type"] not in overrides]
+    # "Routine business" is the weakest reason to exclude: a named exclusion explains better.
+    surviving = sorted((h for h in excl_hits if h.detail["type"] not in overrides),
+                       key=lambda h: h.detail["type"] == "routine")
     overridden = [h for h in excl_hits if h.detail["type"] in overrides]
     exclusion = surviving[0] if surviving else None
 

@@ -1,0 +1,137 @@
+"""Procedures: each branch of the procedure rules, their basis, and dated deadlines."""
+import datetime as dt
+
+import pytest
+
+from model.contract import PROCEDURE_NAMES
+from model.screener import Screener
+from model.workdays import add_workdays, catalogue_calendar, is_workday
+
+
+@pytest.fixture(scope="module")
+def s():
+    return Screener(model=None)
+
+
+def procs(answer):
+    return {p.name: p for p in answer.procedures}
+
+
+def test_every_fixed_name_is_answered_once_in_order(s):
+    a = s.screen({"title": "关于调整城区居民生活用水价格的实施方案"})
+    assert [p.name for p in a.procedures] == list(PROCEDURE_NAMES)
+    assert all(p.basis for p in a.procedures)
+
+
+def test_always_required_steps_for_every_major_matter(s):
+    p = procs(s.screen({"title": "县城乡供水专项规划(2025-2035年)"}))
+    for name in ("公众参与", "合法性审查", "集体讨论决定", "党委请示报告", "决策公布", "档案归档"):
+        assert p[name].required, name
+
+
+def test_not_major_requires_nothing_and_says_why(s):
+    a = s.screen({"title": "关于召开全市安全生产工作会议的通知"})
+    assert a.verdict == "not_major"
+    assert not any(p.required for p in a.procedures)
+    assert all("不属于重大行政决策" in p.why for p in a.procedures)
+
+
+def test_public_utility_price_needs_a_hearing_with_the_price_law_basis(s):
+    p = procs(s.screen({"title": "关于调整城区管道燃气销售价格的方案"}))
+    assert p["听证"].required and "价格法" in p["听证"].basis
+    p2 = procs(s.screen({"title": "县城乡供水专项规划(2025-2035年)"}))
+    assert not p2["听证"].required
+
+
+def test_market_entities_trigger_fair_competition_review(s):
+    p = procs(s.screen({"title": "关于支持中小企业发展的若干措施"}))
+    assert p["公平竞争审查"].required and "公平竞争审查条例" in p["公平竞争审查"].basis
+    p2 = procs(s.screen({"title": "关于完善社区居家养老服务的实施意见"}))
+    assert not p2["公平竞争审查"].required
+
+
+def test_stability_risk_triggers_risk_assessment_and_zhejiang_files_it_with_the_zhengfawei(s):
+    title = "城中村改造房屋征收补偿安置方案"
+    nat = procs(s.screen({"title": title}))
+    zj = procs(s.screen({"title": title, "profile": "zhejiang"}))
+    assert nat["风险评估"].required and "政法委" not in nat["风险评估"].why
+    assert zj["风险评估"].required and "政法委" in zj["风险评估"].why
+    calm = procs(s.screen({"title": "关于完善社区居家养老服务的实施意见"}))
+    assert not calm["风险评估"].required
+
+
+def test_technical_matters_need_expert_argumentation(s):
+    assert procs(s.screen({"title": "市轨道交通二期工程建设"}))["专家论证"].required
+
+
+def test_peoples_congress_for_development_plans_and_budgets_only(s):
+    assert procs(s.screen({"title": "市国民经济和社会发展第十五个五年规划纲要"}))["人大报告"].required
+    assert not procs(s.screen({"title": "市区电动自行车停放管理办法"}))["人大报告"].required
+    assert procs(s.screen({"title": "2026年市级财政预算草案", "profile": "jiangsu_city"}))["人大报告"].required
+
+
+def test_confidential_matters_skip_public_participation_and_publication(s):
+    p = procs(s.screen({"title": "涉密的市级重点项目建设计划"}))
+    assert not p["公众参与"].required and not p["决策公布"].required
+    assert p["合法性审查"].required
+
+
+def test_post_evaluation_for_trials_and_plans(s):
+    assert procs(s.screen({"title": "市区长期护理保险制度试点方案"}))["决策后评估"].required
+    assert not procs(s.screen({"title": "关于调整城区管道燃气销售价格的方案"}))["决策后评估"].required
+
+
+def test_review_band_states_procedures_conditionally(s):
+    a = s.screen({"title": "市突发公共事件总体应急预案(修订)"})
+    assert a.verdict == "review"
+    assert procs(a)["合法性审查"].why.startswith("如确认为重大行政决策")
+
+
+def test_deadlines_count_back_from_the_planned_date(s):
+    planned = dt.date(2026, 12, 18)  # a Friday
+    p = procs(s.screen({"title": "关于调整城区管道燃气销售价格的方案", "planned_date": planned.isoformat()}))
+    legality = p["合法性审查"].deadline.latest_start
+    assert legality == add_workdays(planned, -7)[0]
+    comment = p["公众参与"].deadline
+    assert (comment.latest_finish - comment.latest_start).days + 1 >= 30
+    assert comment.latest_finish < legality
+    assert p["听证"].deadline.latest_finish < legality
+    assert p["风险评估"].deadline.latest_finish < legality
+    assert p["集体讨论决定"].deadline.latest_finish == planned
+    pub = p["决策公布"].deadline
+    assert pub.earliest == planned and pub.latest_finish == add_workdays(planned, 20)[0]
+    assert p["专家论证"].deadline is None  # not required here, so not scheduled
+
+
+def test_zhejiang_fair_competition_review_comes_first(s):
+    p = procs(s.screen({"title": "关于支持中小企业发展的若干措施", "profile": "zhejiang",
+                        "planned_date": "2026-12-18"}))
+    assert p["公平竞争审查"].deadline.latest_finish < p["公众参与"].deadline.latest_start
+
+
+def test_national_day_is_not_a_working_day():
+    assert is_workday(dt.date(2025, 10, 1)) == (False, True)
+    # 2025-09-28 was a Sunday worked in exchange for the National Day holiday
+    assert is_workday(dt.date(2025, 9, 28)) == (True, True)
+    # seven working days before 2025-10-10: 10-09, then the 10-01..08 holiday is skipped,
+    # 09-30, 09-29, the worked Sunday 09-28, then 09-26, 09-25, 09-24
+    assert add_workdays(dt.date(2025, 10, 10), -7)[0] == dt.date(2025, 9, 24)
+
+
+def test_years_outside_the_holiday_calendar_fall_back_to_weekdays_with_a_warning(s):
+    a = s.screen({"title": "关于调整城区管道燃气销售价格的方案", "planned_date": "2031-06-18"})
+    assert any("holiday calendar unknown" in w for w in a.warnings)
+
+
+def test_planned_date_on_a_weekend_is_flagged(s):
+    a = s.screen({"title": "关于调整城区管道燃气销售价格的方案", "planned_date": "2026-12-20"})
+    assert any("not a working day" in w for w in a.warnings)
+
+
+def test_catalogue_calendar_q4_collection_march_publication_and_filing():
+    c = catalogue_calendar(2026)
+    assert c["collect_from"] == "2025-10-01" and c["collect_to"] == "2025-12-31"
+    assert c["publish_by"] == "2026-03-31"
+    assert c["file_by"] == add_workdays(dt.date(2026, 3, 31), 15)[0].isoformat()
+    late = catalogue_calendar(2026, dt.date(2026, 4, 10))
+    assert late["published_late"] is True

@@ -1,0 +1,100 @@
+"""Rulebooks are validated data: a bad file names itself and the entry at fault."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from model.rulebook import RULEBOOK_DIR, RulebookError, RulebookSet
+
+
+def _copy(tmp_path: Path) -> Path:
+    d = tmp_path / "rb"
+    shutil.copytree(RULEBOOK_DIR, d)
+    return d
+
+
+def test_shipped_rulebooks_load_and_every_entry_names_a_declared_source():
+    rs = RulebookSet()
+    assert {"national", "zhejiang", "yunnan", "hunan_town", "xiamen"} <= set(rs.names())
+    for name in rs.names():
+        p = rs.get(name)
+        for e in p.exclusions + p.enumerations + p.attributes + p.thresholds + p.procedures:
+            assert e.source in p.sources
+            assert e.basis.strip() and e.why.strip()
+
+
+def test_every_level_has_thresholds_for_money_in_the_national_profile():
+    p = RulebookSet().get("national")
+    levels = {t.level for t in p.thresholds if t.measure == "amount_wan"}
+    assert levels == {"province", "city", "county", "town", "department"}
+
+
+def test_child_profile_inherits_and_overrides_by_id():
+    rs = RulebookSet()
+    yn = rs.get("yunnan")
+    nat = rs.get("national")
+    assert yn.chain == ["yunnan", "national"]
+    pers = next(e for e in yn.exclusions if e.id == "national.ex.personnel")
+    assert "云南省重大行政决策程序规定" in pers.basis
+    assert pers.basis != next(e for e in nat.exclusions if e.id == pers.id).basis
+    assert any(e.type == "foreign_affairs" for e in yn.exclusions)
+    assert not any(e.type == "foreign_affairs" for e in nat.exclusions)
+    wuhua = rs.get("yunnan_wuhua")
+    assert wuhua.chain == ["yunnan_wuhua", "yunnan", "national"]
+    assert not any(t.id == "national.th.county_amount" for t in wuhua.thresholds)  # removed by the child
+
+
+def test_bad_regex_names_file_and_entry(tmp_path):
+    d = _copy(tmp_path)
+    p = d / "xiamen.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("'(世界文化遗产", "'((世界文化遗产"), encoding="utf-8")
+    with pytest.raises(RulebookError) as exc:
+        RulebookSet(d)
+    assert "xiamen.yaml" in str(exc.value) and "xiamen.en.heritage" in str(exc.value)
+
+
+def test_missing_basis_names_file_and_entry(tmp_path):
+    d = _copy(tmp_path)
+    p = d / "yunnan.yaml"
+    text = p.read_text(encoding="utf-8").replace("    basis: 云南省重大行政决策程序规定 (外事活动不适用)\n", "")
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(RulebookError) as exc:
+        RulebookSet(d)
+    assert "yunnan.yaml" in str(exc.value) and "yunnan.ex.foreign_affairs" in str(exc.value) and "basis" in str(exc.value)
+
+
+def test_undeclared_source_is_an_error(tmp_path):
+    d = _copy(tmp_path)
+    p = d / "xiamen.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("source: xiamen_2021\n    basis: 厦门标准 (世界",
+                                                       "source: nowhere\n    basis: 厦门标准 (世界"), encoding="utf-8")
+    with pytest.raises(RulebookError, match="nowhere"):
+        RulebookSet(d)
+
+
+def test_unknown_parent_and_loops_are_errors(tmp_path):
+    d = _copy(tmp_path)
+    p = d / "xiamen.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("extends: national", "extends: atlantis"), encoding="utf-8")
+    with pytest.raises(RulebookError, match="atlantis"):
+        RulebookSet(d)
+    d2 = _copy(tmp_path / "b")
+    (d2 / "national.yaml").write_text((d2 / "national.yaml").read_text(encoding="utf-8").replace(
+        "profile: national\n", "profile: national\nextends: xiamen\n", 1), encoding="utf-8")
+    with pytest.raises(RulebookError, match="loops"):
+        RulebookSet(d2)
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    d = _copy(tmp_path)
+    (d / "broken.yaml").write_text("profile: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RulebookError, match="broken.yaml"):
+        RulebookSet(d)
+
+
+def test_rules_version_changes_when_a_rulebook_changes(tmp_path):
+    d = _copy(tmp_path)
+    before = RulebookSet(d).version()
+    p = d / "xiamen.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert RulebookSet(d).version() != before

@@ -1,0 +1,165 @@
+"""The rule engine: every rule fires on its example, and the precedence the law needs holds."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from model.extract import extract
+from model.normalise import normalise
+from model.rulebook import RulebookSet
+from model.rules import evaluate
+from model.screener import Screener
+
+EXAMPLES = yaml.safe_load((Path(__file__).parent / "data" / "rule_examples.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rb():
+    return RulebookSet()
+
+
+@pytest.fixture(scope="module")
+def screener(rb):
+    return Screener(rulebooks=rb, model=None)
+
+
+def _fired(rb, text, profile, level=None):
+    prof = rb.get(profile)
+    t = normalise(text)
+    res = evaluate(t, extract(t), prof, level or prof.settings.default_level)
+    ids = {h.rule_id for h in res.enumerations} | {h.rule_id for h in res.attributes.values()}
+    ids |= {h.rule_id for h in res.overridden}
+    # Attribute rules are skipped when an enumeration already set the attribute; test them directly.
+    ids |= {ar.id for ar in prof.attributes if ar.match(t)}
+    if res.exclusion:
+        ids.add(res.exclusion.rule_id)
+    return res, ids
+
+
+@pytest.mark.parametrize("ex", EXAMPLES, ids=[f"{e['rule']}:{e['text']}" for e in EXAMPLES])
+def test_each_rule_fires_on_its_example_with_the_expected_verdict(rb, screener, ex):
+    _, ids = _fired(rb, ex["text"], ex["profile"])
+    assert ex["rule"] in ids
+    assert screener.screen({"title": ex["text"], "profile": ex["profile"]}).verdict == ex["verdict"]
+
+
+def test_every_rule_of_every_profile_has_an_example(rb):
+    covered = {e["rule"] for e in EXAMPLES}
+    missing = set()
+    for name in rb.names():
+        p = rb.get(name)
+        for entry in p.exclusions + p.enumerations + p.attributes:
+            if entry.id not in covered:
+                missing.add(entry.id)
+    assert not missing, f"rules without an example in tests/data/rule_examples.yaml: {sorted(missing)}"
+
+
+# --- precedence -----------------------------------------------------------------------------
+
+def test_emergency_plan_is_not_an_excluded_emergency_response(screener):
+    a = screener.screen({"title": "市突发事件总体应急预案修订"})
+    assert a.verdict != "not_major"
+    assert a.exclusion is None
+    assert any(r.kind == "exclusion_overridden" for r in a.reasons) or all(r.kind != "exclusion" for r in a.reasons)
+    b = screener.screen({"title": "关于启动突发事件II级应急响应的通知"})
+    assert b.verdict == "not_major" and b.exclusion["type"] == "emergency_response"
+
+
+def test_normative_document_is_not_legislation_nationally(screener):
+    a = screener.screen({"title": "关于制定某某管理规范性文件的规定(草案)"})
+    assert a.exclusion is None or a.exclusion["type"] != "legislation"
+    assert a.verdict in ("review", "major")
+    b = screener.screen({"title": "关于修订《市城市绿化管理办法》政府规章"})
+    assert b.verdict == "not_major" and b.exclusion["type"] == "legislation"
+
+
+def test_normative_document_goes_to_its_own_procedure_where_the_profile_says_so(screener):
+    a = screener.screen({"title": "关于规范农村宅基地管理的规范性文件", "profile": "sichuan_county"})
+    assert a.verdict == "not_major" and a.exclusion["type"] == "normative_document"
+
+
+def test_below_threshold_town_project_is_in_by_the_town_enumeration(screener):
+    title = "东坪村饮水安全巩固提升工程, 投资60万元"
+    town = screener.screen({"title": title, "profile": "hunan_town"})
+    assert town.verdict == "major"
+    assert not any(r.kind == "threshold" for r in town.reasons)  # 60万 < 100万: in by enumeration
+    nat = screener.screen({"title": title, "profile": "national", "level": "county"})
+    assert nat.verdict == "review"
+
+
+def test_town_threshold_of_one_million_yuan(screener):
+    above = screener.screen({"title": "镇敬老院改扩建项目", "amount_wan": 120, "profile": "hunan_town"})
+    below = screener.screen({"title": "镇敬老院改扩建项目", "amount_wan": 80, "profile": "hunan_town"})
+    assert above.verdict == "major" and any(r.kind == "threshold" for r in above.reasons)
+    assert below.verdict == "review"
+
+
+def test_budget_depends_on_the_profile(screener):
+    title = "2026年度县级一般公共预算草案编制"
+    assert screener.screen({"title": title}).verdict == "not_major"
+    js = screener.screen({"title": title, "profile": "jiangsu_city"})
+    assert js.verdict == "major"
+    assert any(r.kind == "exclusion_overridden" for r in js.reasons)
+
+
+def test_yunnan_excludes_foreign_affairs_the_national_profile_does_not_list(screener):
+    title = "与某国友好城市缔结交流活动"
+    assert screener.screen({"title": title, "profile": "yunnan"}).exclusion["type"] == "foreign_affairs"
+    nat = screener.screen({"title": title})
+    assert nat.exclusion is None or nat.exclusion["type"] != "foreign_affairs"
+
+
+def test_exclusion_wins_over_large_numbers(screener):
+    a = screener.screen({"title": "关于启动防汛应急响应紧急调拨抢险物资的通知", "amount_wan": 50000})
+    assert a.verdict == "not_major" and a.exclusion["type"] == "emergency_response"
+
+
+def test_threshold_makes_an_unlisted_matter_major_at_the_deciding_level(screener):
+    a = screener.screen({"title": "城东片区综合开发", "amount_wan": 5000, "level": "county"})
+    assert a.verdict == "major" and a.tier == "county"
+    b = screener.screen({"title": "城东片区综合开发", "amount_wan": 5000, "level": "city"})
+    assert b.verdict == "not_major" and b.tier == "county"  # meets the county standard, not the city's
+
+
+def test_households_are_converted_to_people_with_the_census_factor(screener):
+    a = screener.screen({"title": "老旧小区加装电梯补助办法, 涉及5000户"})
+    used = a.numbers["used"]["people"]
+    assert used["value"] == pytest.approx(13100)
+    assert "2.62" in used["from"]
+
+
+def test_supplied_numbers_win_over_text(screener):
+    a = screener.screen({"title": "城南道路改造工程, 投资500万元", "amount_wan": 4000, "level": "county"})
+    assert a.numbers["used"]["amount_wan"]["value"] == 4000
+    assert a.verdict == "major"
+
+
+def test_yunnan_wuhua_construction_threshold_is_five_hundred_million(screener):
+    small = screener.screen({"title": "园区标准厂房建设项目", "amount_wan": 30000, "profile": "yunnan_wuhua"})
+    big = screener.screen({"title": "园区标准厂房建设项目", "amount_wan": 60000, "profile": "yunnan_wuhua"})
+    assert small.verdict == "review"
+    assert big.verdict == "major"
+
+
+def test_hits_report_rule_id_evidence_span_and_basis(screener):
+    text = "关于调整城区居民生活用水价格的方案"
+    a = screener.screen({"title": text})
+    enum = [r for r in a.reasons if r.kind == "enumeration"]
+    assert enum
+    for r in enum:
+        assert r.rule_id and r.basis and r.source and r.evidence
+        assert text[r.span[0]:r.span[1]] == r.evidence
+
+
+def test_traditional_and_simplified_get_the_same_answer(screener):
+    simp = screener.screen({"title": "关于调整城区居民生活用水价格的实施方案", "description": "涉及约12万户居民"})
+    trad = screener.screen({"title": "關於調整城區居民生活用水價格的實施方案", "description": "涉及約12萬戶居民"})
+    a, b = simp.model_dump(), trad.model_dump()
+    assert a == b
+
+
+def test_full_width_and_markup_do_not_change_the_answer(screener):
+    a = screener.screen({"title": "城东污水处理厂扩建工程，总投资２．３亿元"}).model_dump()
+    b = screener.screen({"title": "<p>城东污水处理厂扩建工程, 总投资2.3亿元</p>"}).model_dump()
+    assert a["verdict"] == b["verdict"] == "major"
+    assert a["numbers"] == b["numbers"]
