@@ -89,7 +89,9 @@ class Screener:
         supplied = {"amount_wan": m.amount_wan, "people": m.people, "area_mu": m.area_mu,
                     "length_km": m.length_km, "duration_years": m.duration_years}
         rules = evaluate(text, extraction, profile, level, supplied)
-        combined = combine(rules, pred, tuple(profile.settings.review_band))
+        # The band chosen on validation data travels with the model; the profile's is the fallback.
+        band = getattr(self.model, "band", None) or tuple(profile.settings.review_band)
+        combined = combine(rules, pred, band)
         attrs: dict[str, float] = {a: (1.0 if a in rules.attributes else 0.0) for a in ATTRIBUTES}
         if pred is not None:
             for a, p in pred.attributes.items():

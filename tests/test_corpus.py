@@ -1,0 +1,80 @@
+"""The corpus is valid at every commit: schema, unique ids and titles, reserved issuers out."""
+import json
+
+import pytest
+
+from training.corpus import Record, load_corpus, reserved_issuers, datasheet
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    records, problems = load_corpus(strict=False)
+    return records, problems
+
+
+def test_every_corpus_line_is_valid(corpus):
+    records, problems = corpus
+    assert not problems, "\n".join(map(str, problems[:20]))
+    assert len(records) > 500
+
+
+def test_no_catalogue_item_of_a_reserved_issuer(corpus):
+    names = reserved_issuers()
+    if names is None:
+        pytest.skip("../shared/RESERVED_ISSUERS.md is not beside this checkout; cannot check reserved issuers")
+    records, _ = corpus
+    leaked = [r.id for r in records if r.issuer in names]
+    assert not leaked
+
+
+def test_both_labels_every_level_and_every_exclusion_type_are_present(corpus):
+    records, _ = corpus
+    assert {r.label for r in records} == {"major", "not_major"}
+    assert {r.level for r in records} == {"province", "city", "county", "town", "department"}
+    ex = {r.exclusion for r in records if r.exclusion}
+    assert {"legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
+            "individual_act", "statutory_procedure", "routine"} <= ex
+
+
+def _rec(**kw):
+    base = {"id": "x-0001", "title": "某市国土空间总体规划", "label": "major", "source_type": "written",
+            "level": "city", "attributes": {a: False for a in ("technical", "stability_risk", "market_entities",
+                                                              "price_utility", "public_interest", "land_relocation")},
+            "hard_case": False}
+    base.update(kw)
+    return base
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ({"label": "maybe"}, "label"),
+    ({"label": "not_major"}, "exclusion"),
+    ({"label": "not_major", "exclusion": "routine"}, "reason"),
+    ({"source_type": "catalogue"}, "issuer"),
+    ({"exclusion": "routine"}, "cannot carry"),
+    ({"procedures": {"开会": True}}, "unknown procedure"),
+    ({"id": "bad id"}, "id"),
+])
+def test_bad_records_are_named(tmp_path, bad, needle):
+    d = tmp_path / "items"
+    d.mkdir()
+    (d / "x.jsonl").write_text(json.dumps(_rec(**bad), ensure_ascii=False) + "\n", encoding="utf-8")
+    records, problems = load_corpus(d, strict=False)
+    assert not records and problems
+    assert "x.jsonl:1" in str(problems[0]) and needle in str(problems[0])
+
+
+def test_duplicate_titles_are_caught_across_files(tmp_path):
+    d = tmp_path / "items"
+    d.mkdir()
+    (d / "a.jsonl").write_text(json.dumps(_rec(id="a-0001"), ensure_ascii=False) + "\n", encoding="utf-8")
+    (d / "b.jsonl").write_text(json.dumps(_rec(id="b-0001", title="某市国土空间总体规划 "), ensure_ascii=False) + "\n",
+                               encoding="utf-8")
+    _, problems = load_corpus(d, strict=False)
+    assert any("duplicate title" in str(p) for p in problems)
+
+
+def test_datasheet_counts_what_is_there(corpus):
+    records, _ = corpus
+    sheet = datasheet(records)
+    assert f"- items: {len(records)}" in sheet
+    assert "By province" in sheet and "By level" in sheet

@@ -1,0 +1,59 @@
+"""The shipped model: checked against its card at load, named in every answer, rebuilt by train."""
+import json
+import shutil
+
+import pytest
+
+from model.learned import ARTIFACT_DIR, ArtifactError, load_default, verify_artifact
+from model.screener import Screener
+
+
+def test_shipped_artifact_matches_its_card_and_answers_carry_its_version():
+    card = verify_artifact()
+    model = load_default(required=True)
+    assert model.version == card["version"]
+    a = Screener(model=model).screen({"title": "关于调整城区居民生活用水价格的实施方案"})
+    assert a.model_version == card["version"]
+    assert 0.0 <= a.probability <= 1.0
+    assert any(r.kind == "model" and "概率" in r.text for r in a.reasons)
+
+
+def test_model_card_documents_data_metrics_use_and_limits():
+    card = json.loads((ARTIFACT_DIR / "model_card.json").read_text(encoding="utf-8"))
+    for key in ("version", "created_from", "metrics", "intended_use", "limits", "files", "review_band"):
+        assert card[key]
+    lo, hi = card["review_band"]
+    assert 0 < lo < hi < 1
+    assert card["metrics"]["combined"]["recall_major_or_review"] > card["metrics"]["rules_only"]["recall_major_or_review"]
+
+
+def test_altered_artifact_is_refused_with_the_rebuild_command(tmp_path):
+    d = tmp_path / "art"
+    shutil.copytree(ARTIFACT_DIR, d)
+    blob = d / "tfidf_model.joblib"
+    blob.write_bytes(blob.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ArtifactError, match="decision-screen train"):
+        load_default(d)
+
+
+def test_missing_artifact_file_is_refused_and_no_card_means_rules_only(tmp_path):
+    d = tmp_path / "art"
+    shutil.copytree(ARTIFACT_DIR, d)
+    (d / "tfidf_model.joblib").unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        load_default(d)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load_default(empty) is None
+    with pytest.raises(ArtifactError):
+        load_default(empty, required=True)
+
+
+def test_model_gives_attributes_terms_and_real_precedents():
+    model = load_default(required=True)
+    pred = model.predict(["关于调整城区居民生活用水价格的实施方案"])[0]
+    assert set(pred.attributes) <= {"technical", "stability_risk", "market_entities", "price_utility",
+                                    "public_interest", "land_relocation"}
+    assert pred.terms and all(isinstance(t, str) and len(t) >= 2 for t, _ in pred.terms)
+    for s in pred.similar:
+        assert s["source_url"] and s["issuer"]

@@ -1,0 +1,69 @@
+"""Training commands, registered on the main CLI: train, evaluate, corpus check / datasheet."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+corpus_app = typer.Typer(help="语料检查与数据说明 / corpus checks and datasheet", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_cmd)
+    app.command("evaluate")(evaluate_cmd)
+    app.add_typer(corpus_app, name="corpus")
+
+
+def train_cmd(
+    backend: str = typer.Option("tfidf", "--backend", help="tfidf (default)"),
+    include_feedback: Optional[list[Path]] = typer.Option(None, "--include-feedback",
+                                                         help="JSONL from `export-feedback` to train on as well"),
+    out: Optional[Path] = typer.Option(None, "--out", help="artefact folder (default model/artifacts)"),
+) -> None:
+    """Rebuild the default model from corpora/ (reproducible; a few minutes on 2 cores)."""
+    from model.learned import ARTIFACT_DIR
+
+    from .train import train
+
+    if backend != "tfidf":
+        typer.echo(f"错误 error: 未知的后端 / unknown backend {backend!r} (available: tfidf)", err=True)
+        raise typer.Exit(2)
+    card = train(out or ARTIFACT_DIR, extra_files=include_feedback, log=lambda m: typer.echo(m, err=True))
+    typer.echo(f"model {card['version']}: " + ", ".join(f"{k}={v}" for k, v in card["metrics"]["combined"].items()))
+
+
+def evaluate_cmd(report_dir: Optional[Path] = typer.Option(None, "--report-dir")) -> None:
+    """Score the shipped model on the fixed test split against the rules alone; write reports."""
+    from .evaluate import REPORT_DIR, evaluate_shipped
+
+    report = evaluate_shipped(report_dir)
+    s = report["summary"]
+    for name in ("combined", "rules_only"):
+        typer.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in s[name].items()))
+    typer.echo(f"reports in {report_dir or REPORT_DIR}")
+
+
+@corpus_app.command("check")
+def corpus_check() -> None:
+    """Validate every corpus file (schema, duplicates, labels, reserved issuers)."""
+    from .corpus import load_corpus, reserved_issuers
+
+    records, problems = load_corpus(strict=False)
+    for p in problems:
+        typer.echo(str(p), err=True)
+    if reserved_issuers() is None:
+        typer.echo("提示 warning: ../shared/RESERVED_ISSUERS.md not found; reserved issuers were not checked", err=True)
+    typer.echo(f"{len(records)} records valid, {len(problems)} problems")
+    if problems:
+        raise typer.Exit(1)
+
+
+@corpus_app.command("datasheet")
+def corpus_datasheet(out: Path = typer.Option(Path("corpora/DATASHEET.md"), "--out")) -> None:
+    """Write the datasheet: counts by level, province, year, label, source type."""
+    from .corpus import datasheet, load_corpus
+
+    records, _ = load_corpus()
+    out.write_text(datasheet(records), encoding="utf-8")
+    typer.echo(f"wrote {out}")

@@ -1,0 +1,196 @@
+"""The labelled corpus: loading, validation and the datasheet.
+
+`load_corpus()` reads every `corpora/items/*.jsonl`, validates each line against the schema
+of corpora/SCHEMA.md and checks the corpus as a whole (unique ids, no duplicate titles, no
+catalogue of a reserved issuer). Problems are reported with file and line."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from model.normalise import normalise
+from model.rulebook import ATTRIBUTES
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = ROOT / "corpora" / "items"
+RESERVED_FILE = ROOT.parent / "shared" / "RESERVED_ISSUERS.md"
+
+Label = Literal["major", "not_major"]
+SourceType = Literal["catalogue", "document", "written", "feedback"]
+Level = Literal["province", "city", "county", "town", "department"]
+Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
+Exclusion = Literal["legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
+                    "individual_act", "statutory_procedure", "foreign_affairs", "normative_document",
+                    "confidential", "routine"]
+HardType = Literal["emergency_plan", "normative_doc", "price", "school_layout", "land_compensation",
+                   "town_small_works", "festival", "budget", "other"]
+PROCEDURE_KEYS = ("公众参与", "听证", "专家论证", "风险评估", "合法性审查", "集体讨论决定", "公平竞争审查",
+                  "党委请示报告", "人大报告", "决策公布", "档案归档", "决策后评估")
+
+
+class Attributes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    technical: bool
+    stability_risk: bool
+    market_entities: bool
+    price_utility: bool
+    public_interest: bool
+    land_relocation: bool
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_]+-\d{4,}$")
+    title: str = Field(min_length=2, max_length=300)
+    label: Label
+    source_type: SourceType
+    issuer: str | None = None
+    level: Level
+    province: str | None = None
+    year: int | None = Field(default=None, ge=2000, le=2030)
+    unit: str | None = None
+    category: Category | None = None
+    exclusion: Exclusion | None = None
+    reason: str | None = None
+    basis: str | None = None
+    procedures: dict[str, bool] | None = None
+    attributes: Attributes
+    hard_case: bool
+    hard_type: HardType | None = None
+    description: str | None = None
+    source_url: str | None = None
+    profile: str = "national"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Record":
+        if self.source_type in ("catalogue", "document"):
+            missing = [f for f in ("issuer", "source_url", "year") if not getattr(self, f)]
+            if missing:
+                raise ValueError(f"a {self.source_type} record needs {', '.join(missing)}")
+        if self.label == "not_major" and not self.exclusion:
+            raise ValueError("a not_major record needs an exclusion type")
+        if self.label == "not_major" and not self.reason:
+            raise ValueError("a not_major record needs a reason")
+        if self.label == "major" and self.exclusion:
+            raise ValueError("a major record cannot carry an exclusion")
+        if self.hard_case and not self.reason:
+            raise ValueError("a hard case needs a reason")
+        if self.procedures:
+            unknown = set(self.procedures) - set(PROCEDURE_KEYS)
+            if unknown:
+                raise ValueError(f"unknown procedure names: {sorted(unknown)}")
+        return self
+
+    @property
+    def text(self) -> str:
+        """What the model reads: the same text the screener builds from title and description."""
+        return normalise(self.title + ("。" + self.description if self.description else ""))
+
+    @property
+    def group(self) -> str:
+        """Split group: one issuer never straddles train and test."""
+        return f"issuer:{self.issuer}" if self.issuer else ""
+
+
+@dataclass
+class CorpusProblem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def reserved_issuers(path: Path = RESERVED_FILE) -> set[str] | None:
+    if not path.exists():
+        return None
+    names = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\s*-\s+(\S.*?)\s*$", line)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+def _title_key(title: str) -> str:
+    return re.sub(r"[\s\"'“”《》()\-,.;:、。]", "", normalise(title))
+
+
+def load_corpus(directory: Path = CORPUS_DIR, strict: bool = True,
+                extra_files: list[Path] | None = None) -> tuple[list[Record], list[CorpusProblem]]:
+    records: list[Record] = []
+    problems: list[CorpusProblem] = []
+    seen_ids: dict[str, str] = {}
+    seen_titles: dict[str, str] = {}
+    reserved = reserved_issuers() or set()
+    files = sorted(directory.glob("*.jsonl")) + list(extra_files or [])
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = (path.name, n)
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(CorpusProblem(*where, f"not JSON: {exc.msg}"))
+                continue
+            try:
+                rec = Record.model_validate(raw)
+            except ValidationError as exc:
+                e = exc.errors()[0]
+                problems.append(CorpusProblem(*where, f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"))
+                continue
+            if not rec.id.startswith(path.stem + "-") and path.parent == directory:
+                problems.append(CorpusProblem(*where, f"id {rec.id} should start with {path.stem}-"))
+            if rec.id in seen_ids:
+                problems.append(CorpusProblem(*where, f"duplicate id {rec.id} (first in {seen_ids[rec.id]})"))
+                continue
+            key = _title_key(rec.title) + "|" + rec.profile
+            if key in seen_titles:
+                problems.append(CorpusProblem(*where, f"duplicate title {rec.title!r} (first as {seen_titles[key]})"))
+                continue
+            if rec.source_type == "catalogue" and rec.issuer in reserved:
+                problems.append(CorpusProblem(*where, f"reserved issuer {rec.issuer}: its catalogues stay out"))
+                continue
+            seen_ids[rec.id] = f"{path.name}:{n}"
+            seen_titles[key] = rec.id
+            records.append(rec)
+    if strict and problems:
+        raise ValueError("corpus problems:\n" + "\n".join(str(p) for p in problems[:50]))
+    return records, problems
+
+
+def datasheet(records: list[Record]) -> str:
+    """Counts by level, province, year, label, source type, exclusion, hard type."""
+    def table(title: str, counter: Counter, header: str) -> str:
+        rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+        return f"### {title}\n\n| {header} | items |\n| --- | --- |\n{rows}\n"
+
+    issuers = {r.issuer for r in records if r.issuer}
+    parts = [
+        "# Corpus datasheet\n",
+        "Generated by `decision-screen corpus datasheet` from `corpora/items/`; do not edit by hand.\n",
+        f"- items: {len(records)}\n- distinct issuers: {len(issuers)}\n"
+        f"- real catalogue items: {sum(r.source_type == 'catalogue' for r in records)} from "
+        f"{len({r.issuer for r in records if r.source_type == 'catalogue'})} issuers\n"
+        f"- with a description: {sum(bool(r.description) for r in records)}\n"
+        f"- hard cases: {sum(r.hard_case for r in records)}\n",
+        table("By label", Counter(r.label for r in records), "label"),
+        table("By source type", Counter(r.source_type for r in records), "source_type"),
+        table("By level", Counter(r.level for r in records), "level"),
+        table("By province", Counter(r.province or "(written)" for r in records), "province"),
+        table("By year", Counter(r.year or "(none)" for r in records), "year"),
+        table("By exclusion type (not_major)", Counter(r.exclusion for r in records if r.exclusion), "exclusion"),
+        table("By hard-case type", Counter(r.hard_type for r in records if r.hard_case), "hard_type"),
+        table("By profile the label assumes", Counter(r.profile for r in records), "profile"),
+        table("Attributes marked true", Counter(a for r in records for a in ATTRIBUTES
+                                                if getattr(r.attributes, a)), "attribute"),
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,174 @@
+"""`decision-screen train`: fit the default model from the corpus, reproducibly.
+
+Steps: load and check the corpus → grouped split (a fixed test split plus grouped folds of
+the rest) → out-of-fold probabilities on the training pool → choose the review band on those
+(never on test) → fit the final model on the whole training pool → evaluate on the test split
+against the rules alone → write the artefact, its model card (with sha256) and the reports."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from model.estimators import AttributeHeads, MajorClassifier, Precedents, TextFeatures
+from model.learned import ARTIFACT_DIR, sha256_file
+from model.rulebook import ATTRIBUTES
+from model.tfidf_model import ARTIFACT_FILE, TfidfModel
+
+from .corpus import CORPUS_DIR, Record, load_corpus
+from .split import grouped_folds, split
+
+SEED = 20261126
+C_GRID = (1.0, 4.0, 16.0)
+RECALL_TARGET = 0.97
+
+
+def _labels(records: list[Record]) -> np.ndarray:
+    return np.array([1 if r.label == "major" else 0 for r in records])
+
+
+def _attr_matrix(records: list[Record]) -> np.ndarray:
+    return np.array([[int(getattr(r.attributes, a)) for a in ATTRIBUTES] for r in records])
+
+
+def _precedent_item(r: Record) -> dict:
+    return {"title": r.title, "label": r.label, "issuer": r.issuer, "year": r.year, "source_url": r.source_url}
+
+
+def fit_bundle(records: list[Record], groups: list[str], C: float) -> dict:
+    texts = [r.text for r in records]
+    feats = TextFeatures().fit(texts)
+    X = feats.transform(texts)
+    folds = grouped_folds(groups, 5)
+    major = MajorClassifier(C=C, cv=folds, random_state=SEED).fit(X, _labels(records))
+    heads = AttributeHeads(names=ATTRIBUTES).fit(X, _attr_matrix(records))
+    # Precedents shown to users are real matters; written examples teach the model but are not
+    # "past catalogue items".
+    real = [i for i, r in enumerate(records) if r.source_type in ("catalogue", "document")]
+    prec = Precedents().fit(X[real] if real else X[:0], [_precedent_item(records[i]) for i in real])
+    return {"features": feats, "major": major, "attributes": heads, "precedents": prec}
+
+
+def out_of_fold(records: list[Record], groups: list[str], C: float) -> np.ndarray:
+    """P(major) for every record from a model that never saw its group."""
+    probs = np.zeros(len(records))
+    for tr, va in grouped_folds(groups, 5):
+        sub = [records[i] for i in tr]
+        bundle = fit_bundle(sub, [groups[i] for i in tr], C)
+        X = bundle["features"].transform([records[i].text for i in va])
+        probs[va] = bundle["major"].predict_proba(X)[:, 1]
+    return probs
+
+
+def choose_c(records: list[Record], groups: list[str]) -> tuple[float, dict]:
+    from sklearn.metrics import log_loss
+
+    y = _labels(records)
+    scores = {}
+    for C in C_GRID:
+        p = out_of_fold(records, groups, C)
+        scores[C] = float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)))
+    best = min(scores, key=scores.get)
+    return best, {"log_loss_by_C": {str(k): round(v, 4) for k, v in scores.items()}, "C": best}
+
+
+def choose_band(records: list[Record], probs: np.ndarray) -> tuple[tuple[float, float], dict]:
+    """Review band on out-of-fold results of the combined system (rules + model), never on test.
+    lo: the highest value that keeps recall of major (major or review) at ≥ 0.97 — below it the
+    model may say "not major" on its own. hi: the value that then maximises F1 of automatic
+    "major" verdicts (ties go to the narrower band, fewer items for a person)."""
+    from .evaluate import combined_verdicts
+
+    y = _labels(records)
+    grid = np.round(np.arange(0.02, 0.99, 0.02), 2)
+    best_lo = float(grid[0])
+    for lo in grid:
+        v = combined_verdicts(records, probs, (float(lo), 0.99))
+        flagged = np.array([x != "not_major" for x in v])
+        recall = (flagged & (y == 1)).sum() / max((y == 1).sum(), 1)
+        if recall >= RECALL_TARGET:
+            best_lo = float(lo)
+    best = (-1.0, 0.0, 0.99)
+    for hi in grid:
+        if hi <= best_lo:
+            continue
+        v = np.array(combined_verdicts(records, probs, (best_lo, float(hi))))
+        auto = v == "major"
+        tp = (auto & (y == 1)).sum()
+        prec = tp / max(auto.sum(), 1)
+        rec = tp / max((y == 1).sum(), 1)
+        f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+        review = float((v == "review").mean())
+        if (f1, -review) > (best[0], -best[1]):
+            best = (f1, review, float(hi))
+    band = (best_lo, best[2])
+    return band, {"review_band": list(band), "recall_target": RECALL_TARGET, "hi_rule": "max F1 of automatic major",
+                  "oof_f1_auto_major": round(float(best[0]), 4), "oof_review_rate": round(best[1], 4),
+                  "chosen_on": "out-of-fold, training pool"}
+
+
+def corpus_digest(records: list[Record]) -> str:
+    h = hashlib.sha256()
+    for r in records:
+        h.update(r.model_dump_json().encode("utf-8"))
+    return h.hexdigest()
+
+
+def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
+          report_dir: Path | None = None, log=print, corpus_dir: Path = CORPUS_DIR) -> dict:
+    from .evaluate import evaluate_bundle, write_reports
+
+    t0 = time.perf_counter()
+    records, _ = load_corpus(corpus_dir, extra_files=extra_files)
+    train_idx, test_idx, groups = split(records)
+    pool = [records[i] for i in train_idx]
+    pool_groups = [groups[i] for i in train_idx]
+    test = [records[i] for i in test_idx]
+    log(f"corpus {len(records)} items: training pool {len(pool)}, test {len(test)} "
+        f"({len(set(groups[i] for i in test_idx))} groups)")
+    C, c_info = choose_c(pool, pool_groups)
+    log(f"C={C} chosen by grouped out-of-fold log-loss {c_info['log_loss_by_C']}")
+    oof = out_of_fold(pool, pool_groups, C)
+    band, band_info = choose_band(pool, oof)
+    log(f"review band {band} chosen on out-of-fold predictions")
+    bundle = fit_bundle(pool, pool_groups, C)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artifact = out_dir / ARTIFACT_FILE
+    joblib.dump(bundle, artifact, compress=3)
+    digest = corpus_digest(records)
+    card = {
+        "name": "decision-screen default model",
+        "backend": "tfidf",
+        "version": f"tfidf-{digest[:10]}",
+        "artifact": ARTIFACT_FILE,
+        "created_from": {"corpus_sha256": digest, "items": len(records), "training_pool": len(pool),
+                         "test": len(test), "seed": SEED},
+        "hyperparameters": {**c_info, "features": "jieba words + word bigrams, char 1-3-grams, TF-IDF (sublinear)",
+                            "classifier": "logistic regression (balanced), sigmoid calibration on grouped folds",
+                            "attribute_heads": "logistic regression per attribute (≥8 positives)"},
+        "review_band": list(band),
+        "band_selection": band_info,
+        "intended_use": "A second opinion on whether a proposed matter is a 重大行政决策, beside the rulebooks; "
+                        "a person decides. Not for matters outside Chinese administrative decision-making.",
+        "limits": [],
+        "files": {},
+        "metrics": {},
+    }
+    card["files"][ARTIFACT_FILE] = sha256_file(artifact)
+    model = TfidfModel(bundle, card)
+    report = evaluate_bundle(model, test, pool_size=len(pool), oof=(pool, oof))
+    card["metrics"] = report["summary"]
+    card["limits"] = report["limits"]
+    (out_dir / "model_card.json").write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_reports(report, report_dir)
+    log(f"trained in {time.perf_counter() - t0:.1f}s → {artifact} ({artifact.stat().st_size / 1e6:.2f} MB)")
+    return card
+
+
+if __name__ == "__main__":
+    train()
