@@ -67,3 +67,12 @@ def corpus_datasheet(out: Path = typer.Option(Path("corpora/DATASHEET.md"), "--o
     records, _ = load_corpus()
     out.write_text(datasheet(records), encoding="utf-8")
     typer.echo(f"wrote {out}")
+
+
+@corpus_app.command("agreement")
+def corpus_agreement() -> None:
+    """Agreement between the first labels and the blind second labels (corpora/agreement/)."""
+    from .agreement import write_report
+
+    res = write_report()
+    typer.echo(f"label agreement {res['label']['agreement']}, kappa {res['label']['kappa']} on {res['items']} items")
