@@ -106,6 +106,7 @@ def screen(
 
 
 def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) -> None:
+    from .duplicates import DuplicateFinder
     from .fileio import Writer, read_rows
 
     scr = _screener(profile, rules_only)
@@ -114,6 +115,7 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) ->
     counts: Counter = Counter()
     bad: list[str] = []
     by_number: dict[int, dict] = {}
+    dupes = DuplicateFinder()
 
     def source_rows():
         for n, row in enumerate(rows, start=1):
@@ -139,7 +141,10 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) ->
                     writer.write({"id": row.get("id"), "error": result.one_line(), "verdict": None}, row)
                 else:
                     counts[result.verdict] += 1
-                    writer.write(result.model_dump(mode="json"), row)
+                    answer = result.model_dump(mode="json")
+                    answer["duplicate_of"] = dupes.see(n, row.get("title"))
+                    counts["duplicate"] += answer["duplicate_of"] is not None
+                    writer.write(answer, row)
                 progress.advance(task)
     finally:
         writer.close()
@@ -148,7 +153,8 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) ->
     if len(bad) > 20:
         err.print(f"… 另有 {len(bad) - 20} 行错误 / {len(bad) - 20} more row errors")
     err.print(f"完成 done: {len(rows)} 行 rows → {dst} · 纳入 major {counts['major']} · 不纳入 not_major "
-              f"{counts['not_major']} · 待研判 review {counts['review']} · 错误 errors {counts['error']}",
+              f"{counts['not_major']} · 待研判 review {counts['review']} · 重复 duplicates {counts['duplicate']} · "
+              f"错误 errors {counts['error']}",
               highlight=False)
 
 

@@ -66,10 +66,24 @@ class MajorClassifier(BaseEstimator, ClassifierMixin):
         self.calibrated_ = CalibratedClassifierCV(self._base(), method="sigmoid", cv=self.cv).fit(X, y)
         # One uncalibrated fit on all the data gives a single coefficient vector to explain with.
         self.explainer_ = self._base().fit(X, y)
+        self._stack()
         return self
 
+    def _stack(self) -> None:
+        """Stack the calibrated members into matrices: one sparse-dense product per call
+        instead of sklearn's per-member validation (the in-process latency budget is 20 ms)."""
+        members = self.calibrated_.calibrated_classifiers_
+        self.coef_ = np.vstack([m.estimator.coef_[0] for m in members])
+        self.intercept_ = np.array([m.estimator.intercept_[0] for m in members])
+        self.cal_a_ = np.array([m.calibrators[0].a_ for m in members])
+        self.cal_b_ = np.array([m.calibrators[0].b_ for m in members])
+
     def predict_proba(self, X):
-        return self.calibrated_.predict_proba(X)
+        from scipy.special import expit
+
+        f = np.asarray(X @ self.coef_.T) + self.intercept_
+        p1 = expit(-(self.cal_a_ * f + self.cal_b_)).mean(axis=1)
+        return np.column_stack([1 - p1, p1])
 
     def predict(self, X):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
@@ -98,7 +112,15 @@ class AttributeHeads(BaseEstimator):
         return self
 
     def predict_proba(self, X) -> dict[str, np.ndarray]:
-        return {name: head.predict_proba(X)[:, 1] for name, head in self.heads_.items()}
+        from scipy.special import expit
+
+        if not self.heads_:
+            return {}
+        names = list(self.heads_)
+        coef = np.vstack([self.heads_[n].coef_[0] for n in names])
+        intercept = np.array([self.heads_[n].intercept_[0] for n in names])
+        p = expit(np.asarray(X @ coef.T) + intercept)
+        return {n: p[:, j] for j, n in enumerate(names)}
 
 
 class Precedents(BaseEstimator):

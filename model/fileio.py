@@ -132,6 +132,7 @@ def flatten(answer: dict, row: dict | None = None) -> dict:
         "程序依据": "; ".join(bases),
         "置信度": answer.get("confidence"),
         "理由": "; ".join(r.get("text", "") for r in answer.get("reasons", [])),
+        "重复": f"与第{answer['duplicate_of']}行重复" if answer.get("duplicate_of") else "",
         "verdict": answer.get("verdict"),
         "probability": answer.get("probability"),
         "category": answer.get("category"),

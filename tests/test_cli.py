@@ -71,7 +71,7 @@ def _read(path: Path):
     if path.suffix == ".jsonl":
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     frame = pd.read_csv(path, dtype=str) if path.suffix == ".csv" else pd.read_excel(path, dtype=str)
-    return frame.where(frame.notna(), None).to_dict(orient="records")
+    return [{k: (None if pd.isna(v) else v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
 @pytest.mark.parametrize("src", [".jsonl", ".csv", ".xlsx"])
@@ -158,3 +158,16 @@ def test_installed_console_script_runs():
     r = subprocess.run([str(exe), "screen", "市轨道交通二期工程建设", "--json"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and json.loads(r.stdout)["verdict"] == "major"
+
+
+def test_duplicates_in_a_batch_point_at_their_first_row(tmp_path):
+    i, o = tmp_path / "in.jsonl", tmp_path / "out.xlsx"
+    rows = [{"id": "1", "title": "关于调整城区居民生活用水价格的实施方案"},
+            {"id": "2", "title": "县城乡供水专项规划"},
+            {"id": "3", "title": "调整城区居民生活用水价格的实施方案(送审稿)"}]
+    _write(i, rows)
+    r = run("screen", "--input", str(i), "--output", str(o), "--rules-only")
+    assert r.exit_code == 0 and "duplicates 1" in r.output
+    got = _read(o)
+    assert got[0]["重复"] is None and got[1]["重复"] is None  # empty cells
+    assert got[2]["重复"] == "与第1行重复"

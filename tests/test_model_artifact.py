@@ -57,3 +57,14 @@ def test_model_gives_attributes_terms_and_real_precedents():
     assert pred.terms and all(isinstance(t, str) and len(t) >= 2 for t, _ in pred.terms)
     for s in pred.similar:
         assert s["source_url"] and s["issuer"]
+
+
+def test_fast_probability_path_equals_sklearn():
+    import numpy as np
+
+    model = load_default(required=True)
+    X = model.features.transform(["关于调整城区居民生活用水价格的实施方案", "关于召开全市安全生产工作会议的通知", "城东道路改造"])
+    assert np.allclose(model.major.predict_proba(X), model.major.calibrated_.predict_proba(X), atol=1e-9)
+    heads = model.attributes.predict_proba(X)
+    for name, head in model.attributes.heads_.items():
+        assert np.allclose(heads[name], head.predict_proba(X)[:, 1], atol=1e-9)
