@@ -57,6 +57,9 @@ def _print_answer(a: dict) -> None:
     if a["numbers"].get("used"):
         out.print("  数值: " + "; ".join(f"{k}={v['value']:g} ({v['from']})" for k, v in a["numbers"]["used"].items()),
                   highlight=False)
+    for sim in a.get("similar", []):
+        out.print(f"  相似先例: {sim['title']} ({sim.get('issuer') or '-'} {sim.get('year') or ''}, "
+                  f"{'重大' if sim['label'] == 'major' else '非重大'}, 相似度 {sim['score']:.2f})", highlight=False)
     for w in a.get("warnings", []):
         err.print(f"[yellow]提示 warning:[/yellow] {w}", highlight=False)
     out.print(f"  [dim]model {a['model_version']} · rules {a['rules_version']}[/dim]")

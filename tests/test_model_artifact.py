@@ -68,3 +68,13 @@ def test_fast_probability_path_equals_sklearn():
     heads = model.attributes.predict_proba(X)
     for name, head in model.attributes.heads_.items():
         assert np.allclose(heads[name], head.predict_proba(X)[:, 1], atol=1e-9)
+
+
+def test_shipped_model_was_trained_on_the_corpus_in_this_commit():
+    from training.corpus import load_corpus
+    from training.train import corpus_digest
+
+    card = verify_artifact()
+    records, _ = load_corpus()
+    assert card["created_from"]["corpus_sha256"] == corpus_digest(records), (
+        "corpora/ changed since the model was trained: run `decision-screen train`")
