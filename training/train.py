@@ -24,7 +24,7 @@ from .corpus import CORPUS_DIR, Record, load_corpus
 from .split import grouped_folds, split
 
 SEED = 20261126
-C_GRID = (1.0, 4.0, 16.0)
+C_GRID = (4.0, 16.0, 64.0)
 RECALL_TARGET = 0.97
 
 
@@ -144,7 +144,7 @@ def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
     card = {
         "name": "decision-screen default model",
         "backend": "tfidf",
-        "version": f"tfidf-{digest[:10]}",
+        "version": "",  # set from the artefact's own hash below: one version per distinct model
         "artifact": ARTIFACT_FILE,
         "created_from": {"corpus_sha256": digest, "items": len(records), "training_pool": len(pool),
                          "test": len(test), "seed": SEED},
@@ -160,6 +160,7 @@ def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
         "metrics": {},
     }
     card["files"][ARTIFACT_FILE] = sha256_file(artifact)
+    card["version"] = f"tfidf-{card['files'][ARTIFACT_FILE][:10]}"
     model = TfidfModel(bundle, card)
     report = evaluate_bundle(model, test, pool_size=len(pool), oof=(pool, oof))
     card["metrics"] = report["summary"]
