@@ -10,16 +10,18 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[api,dev]'
+	$(BIN)/pip install -q -e '.[api,dev,transformer]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
+# The HTTP API on 127.0.0.1:8000 with the shipped model; prints a usable API key on first start
+# (kept in var/local_api_key.txt). HOST, PORT and WORKERS may be overridden: make run PORT=9000.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
 run: $(STAMP)
-	mkdir -p out
-	$(BIN)/decision-screen screen --input examples/matters.csv --output out/screened.xlsx
-	$(BIN)/decision-screen screen --input examples/matters.csv --output out/screened.jsonl
-	@echo "answers written to out/screened.xlsx and out/screened.jsonl"
+	$(BIN)/decision-screen serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
@@ -32,3 +34,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out var .pytest_cache
+
+# Chromium (Debian's, driven by Playwright) and CJK fonts for the browser tests of tests/web.
+.PHONY: browser
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || (apt-get update && apt-get install -y fonts-noto-cjk)

@@ -47,6 +47,15 @@ class MatterIn(BaseModel):
             v = int(v)
         return str(v)
 
+    @field_validator("planned_date")
+    @classmethod
+    def _plausible_date(cls, v):
+        # Deadlines are counted back over months of working days; far-off years overflow and
+        # are certainly typos.
+        if v is not None and not (1900 <= v.year <= 2200):
+            raise ValueError("planned_date out of range")
+        return v
+
     @field_validator("level", mode="before")
     @classmethod
     def _level_alias(cls, v):
@@ -143,8 +152,9 @@ def parse_matter(data: dict, row: int | None = None) -> MatterIn:
         if kind == "string_too_long":
             raise ScreenInputError("too_long", f"{zh_field}过长", f"{field} is too long", field, row) from None
         if field == "planned_date":
-            raise ScreenInputError("bad_date", "计划决策日期无效, 应为 YYYY-MM-DD 格式的真实日期",
-                                   "planned_date must be a real date in YYYY-MM-DD form", field, row) from None
+            raise ScreenInputError("bad_date", "计划决策日期无效, 应为1900至2200年间 YYYY-MM-DD 格式的真实日期",
+                                   "planned_date must be a real date in YYYY-MM-DD form between 1900 and 2200",
+                                   field, row) from None
         if field == "level":
             raise ScreenInputError("bad_level", "层级应为 province/city/county/town/department (或 省/市/县/乡镇/部门)",
                                    "level must be one of province, city, county, town, department", field, row) from None

@@ -1,0 +1,80 @@
+"""The FastAPI application: `uvicorn api.app:create_app --factory` (or `decision-screen serve`)."""
+from __future__ import annotations
+
+import gc
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from model.screener import Screener
+
+from . import errors
+from .context import AppContext
+from .metrics import MetricsMiddleware
+from .middleware import BodyLimitMiddleware
+from .routers import feedback, health, jobs, meta, screen
+from .routers.common import PREFIX
+from .settings import Settings, from_env
+
+DESCRIPTION = """
+重大行政决策事项筛查服务: 判断拟议事项是否属于重大行政决策、理由与依据、分级, 以及决策前必须履行的法定程序。
+结论是辅助意见, 最终由人决定。
+
+Screens proposed government matters for 重大行政决策 (major administrative decision) scope: the verdict,
+its reasons and legal basis, the tier, and the statutory procedures to go through before deciding.
+A second opinion: a person always has the last word.
+
+**鉴权 / auth**: 除 /healthz、/readyz、/metrics 外, 所有请求需在请求头 `X-API-Key` 中提供密钥
+(`decision-screen keys create`)。Every path except /healthz, /readyz and /metrics needs a key in the
+`X-API-Key` header.
+
+**错误 / errors**: 所有错误均为 `{code, message_zh, message_en, field}`, 与命令行一致; 输入错误为 4xx,
+从不返回 500。Every error is `{code, message_zh, message_en, field}`, as in the CLI; bad input is a 4xx.
+"""
+TAGS = [
+    {"name": "screen", "description": "筛查单个或一批事项 / screen one matter or a batch"},
+    {"name": "jobs", "description": "上传表格异步筛查, 下载目录草稿 / spreadsheet jobs and the draft catalogue"},
+    {"name": "feedback", "description": "审核人的同意/不同意意见 / reviewers' agree or disagree"},
+    {"name": "meta", "description": "标准与模型 / rule profiles and the model"},
+    {"name": "health", "description": "健康检查与指标 (无需密钥) / health and metrics (no key)"},
+]
+
+
+def create_app(settings: Settings | None = None, screener: Screener | None = None) -> FastAPI:
+    """The app. `screener` lets an embedding program (or a test suite) share one loaded engine."""
+    settings = settings or from_env()
+    logging.getLogger("decision_screen").setLevel(logging.INFO)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        ctx = await run_in_threadpool(AppContext.start, settings, screener)
+        # The rulebooks, model and dictionaries are hundreds of thousands of long-lived objects;
+        # moved out of the collector's sight, full collections stop pausing requests for tens of ms.
+        if settings.freeze_gc:
+            gc.collect()
+            gc.freeze()
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await run_in_threadpool(ctx.stop)
+
+    app = FastAPI(
+        title="decision-screen API", version="1.0.0", description=DESCRIPTION, openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.public_docs else None, redoc_url="/redoc" if settings.public_docs else None,
+        openapi_url="/openapi.json" if settings.public_docs else None,
+    )
+    errors.install(app)
+    app.include_router(screen.router)
+    app.include_router(jobs.router)
+    app.include_router(feedback.router)
+    app.include_router(meta.router)
+    app.include_router(health.router)
+    # Outermost last: metrics see every response, the 413s of the body limit included.
+    app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes,
+                       upload_paths=frozenset({f"{PREFIX}/jobs"}))
+    app.add_middleware(MetricsMiddleware)
+    return app

@@ -1,0 +1,158 @@
+"""API keys: `dsk_<id>_<secret>`, sent in the X-API-Key header.
+
+Only sha256(salt || secret) is stored, with a random salt per key, so a copy of the
+database gives no usable key. Secrets are 256 random bits, which is why a fast hash is
+enough (no password stretching is needed for a secret nobody chose). Verified keys are
+cached for a few seconds so the hot path does not query the database on every request;
+a revocation reaches every process within that time (at once in the revoking process)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from fastapi import Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader
+from sqlalchemy import insert, select, update
+
+from .db import Database, api_keys, utcnow
+from .errors import ApiError
+
+SCOPES: tuple[str, ...] = ("screen", "jobs", "feedback", "admin")
+PREFIX = "dsk"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def _hash(salt: str, secret: str) -> str:
+    return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
+
+
+def _split(key: str) -> tuple[str, str] | None:
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or len(parts[1]) != 8 or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad or not scopes:
+        raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {', '.join(scopes) or '(none)'}")
+    return sorted(set(scopes))
+
+
+def create_key(db: Database, name: str, scopes: list[str] | tuple[str, ...]) -> tuple[str, dict]:
+    """Make a key; the full key is returned once and never stored."""
+    scopes = check_scopes(scopes)
+    key_id, secret, salt = secrets.token_hex(4), secrets.token_urlsafe(32), secrets.token_hex(16)
+    row = {"id": key_id, "name": name, "salt": salt, "key_hash": _hash(salt, secret), "scopes": ",".join(scopes),
+           "created_at": utcnow(), "revoked_at": None}
+    with db.write() as conn:
+        conn.execute(insert(api_keys), row)
+    return f"{PREFIX}_{key_id}_{secret}", row
+
+
+def list_keys(db: Database) -> list[dict]:
+    with db.read() as conn:
+        rows = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.scopes, api_keys.c.created_at,
+                                   api_keys.c.revoked_at).order_by(api_keys.c.created_at)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def active_key_count(db: Database) -> int:
+    with db.read() as conn:
+        return len(conn.execute(select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None))).all())
+
+
+def revoke_key(db: Database, key_id: str) -> bool:
+    with db.write() as conn:
+        res = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                           .values(revoked_at=utcnow()))
+    return res.rowcount == 1
+
+
+def lookup(db: Database, key: str) -> KeyInfo | None:
+    parts = _split(key)
+    if parts is None:
+        return None
+    key_id, secret = parts
+    with db.read() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    if not hmac.compare_digest(_hash(row["salt"], secret), row["key_hash"]):
+        return None
+    return KeyInfo(row["id"], row["name"], frozenset(row["scopes"].split(",")))
+
+
+class KeyVerifier:
+    def __init__(self, db: Database, ttl: float):
+        self.db, self.ttl = db, ttl
+        self._cache: dict[str, tuple[KeyInfo, float]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, key: str) -> KeyInfo | None:
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    def load(self, key: str) -> KeyInfo | None:
+        info = lookup(self.db, key)
+        if info is not None:
+            with self._lock:
+                if len(self._cache) > 10_000:  # bounded: only valid keys get here, but be safe
+                    self._cache.clear()
+                self._cache[key] = (info, time.monotonic() + self.ttl)
+        return info
+
+    def forget(self, key_id: str | None = None) -> None:
+        with self._lock:
+            if key_id is None:
+                self._cache.clear()
+            else:
+                for k in [k for k, (v, _) in self._cache.items() if v.id == key_id]:
+                    del self._cache[k]
+
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+    description="API 密钥 (`decision-screen keys create`) / API key, created with `decision-screen keys create`")
+
+
+def require(scope: str | None, *alternatives: str):
+    """A dependency that admits a key holding `scope` (or one of `alternatives`; admin holds all).
+    scope=None admits any valid key."""
+
+    async def dependency(request: Request, key: str | None = Security(api_key_header)) -> KeyInfo:
+        if not key:
+            raise ApiError(401, "missing_api_key", "缺少 API 密钥: 请在请求头 X-API-Key 中提供",
+                           "missing API key: send it in the X-API-Key header", "X-API-Key")
+        verifier: KeyVerifier = request.app.state.ctx.keys
+        info = verifier.cached(key)
+        if info is None:
+            info = await run_in_threadpool(verifier.load, key)
+        if info is None:
+            raise ApiError(401, "invalid_api_key", "API 密钥无效或已吊销", "invalid or revoked API key", "X-API-Key")
+        wanted = (scope, *alternatives) if scope else ()
+        if wanted and not any(info.allows(s) for s in wanted):
+            raise ApiError(403, "insufficient_scope", f"该密钥没有所需权限: {' 或 '.join(wanted)}",
+                           f"this key lacks the required scope: {' or '.join(wanted)}", "X-API-Key",
+                           required_scopes=list(wanted))
+        request.state.key = info
+        return info
+
+    return dependency

@@ -1,0 +1,83 @@
+"""Request body size limits, checked before the body is read into memory.
+
+A declared Content-Length over the limit is refused at once; a chunked body is counted as
+it streams and cut off when it passes the limit. Uploads (multipart, POST /api/v1/jobs)
+get the upload limit, everything else the JSON limit."""
+from __future__ import annotations
+
+import json
+
+from .errors import body
+
+TOO_LARGE_FLAG = "decision_screen.body_too_large"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def too_large_body(limit: int) -> dict:
+    mb = limit / (1024 * 1024)
+    return body("body_too_large", f"请求体过大: 上限 {mb:g} MB", f"request body too large: the limit is {mb:g} MB",
+                "body", limit_bytes=limit)
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app, json_limit: int, upload_limit: int, upload_paths: frozenset[str]):
+        self.app = app
+        self.json_limit, self.upload_limit, self.upload_paths = json_limit, upload_limit, upload_paths
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        # Multipart framing adds a little to the file itself; allow for it.
+        limit = self.upload_limit + 64 * 1024 if scope["path"] in self.upload_paths else self.json_limit
+        declared = None
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _send_json(send, 400, body("bad_content_length", "Content-Length 无效",
+                                                     "invalid Content-Length header", "Content-Length"))
+                    return
+                break
+        if declared is not None and declared > limit:
+            await _send_json(send, 413, too_large_body(limit))
+            return
+
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # FastAPI turns errors raised while reading a body into a 400; the flag lets
+                    # our handler answer 413 instead (errors.py reads it).
+                    scope[TOO_LARGE_FLAG] = limit
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _send_json(send, 413, too_large_body(limit))
+
+
+async def _send_json(send, status: int, content: dict) -> None:
+    payload = json.dumps(content, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": payload})

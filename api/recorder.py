@@ -1,0 +1,183 @@
+"""The screening-record writer: answers go out at once, their records are committed by one
+background thread in batches, so the hot path never waits on a database write (and SQLite's
+single writer is not fought over by every request).
+
+Records are never dropped: the queue is bounded, and when it is full the request waits for
+room (back-pressure) instead of discarding; a failed batch is retried until it commits.
+Stopping flushes everything. Records still queued at the instant of a hard kill (at most
+`record_flush_seconds` worth) are the one thing this trades away; set
+DECISION_SCREEN_RECORD_SYNC=1 to commit each record before its answer is sent instead."""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from . import metrics
+from .db import Database, RawJSON, screenings, utcnow
+
+log = logging.getLogger("decision_screen.recorder")
+_STOP = object()
+
+
+class Recorder:
+    def __init__(self, db: Database, var_dir: Path, maxsize: int = 20_000, batch: int = 500, interval: float = 0.05):
+        self.db, self.var_dir = db, var_dir
+        self.batch, self.interval = batch, interval
+        self.queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="ds-recorder", daemon=True)
+        self._stopping = False
+        self._inflight: list[dict] = []
+
+    # -- producers -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def try_submit(self, record: dict) -> bool:
+        """Queue without waiting; False when the queue is full (then call `submit`)."""
+        with self._lock:
+            self._pending.add(record["id"])
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            return False
+        metrics.RECORD_QUEUE.inc()
+        return True
+
+    def submit(self, record: dict) -> None:
+        """Queue, waiting for room if need be (call from a worker thread, not the event loop)."""
+        with self._lock:
+            self._pending.add(record["id"])
+        self.queue.put(record)
+        metrics.RECORD_QUEUE.inc()
+
+    def is_pending(self, record_id: str) -> bool:
+        with self._lock:
+            return record_id in self._pending
+
+    def wait_written(self, record_id: str, timeout: float = 10.0) -> bool:
+        """Wait until this one record is committed (not for the whole queue, which under load
+        is never empty)."""
+        deadline = time.monotonic() + timeout
+        while self.is_pending(record_id):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued so far is committed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return True
+            time.sleep(0.005)
+        return False
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self._thread.is_alive():
+            return
+        self._stopping = True
+        self.queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._dump_unwritten()
+
+    # -- the writer thread -------------------------------------------------------------------
+    def _take(self) -> tuple[list[dict], bool]:
+        items: list[dict] = []
+        stop = False
+        try:
+            first = self.queue.get(timeout=self.interval)
+        except queue.Empty:
+            return items, stop
+        if first is _STOP:
+            stop = True
+        else:
+            items.append(first)
+        while len(items) < self.batch:
+            try:
+                nxt = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is _STOP:
+                stop = True
+                continue
+            items.append(nxt)
+        return items, stop
+
+    def _run(self) -> None:
+        stop = False
+        while True:
+            items, got_stop = self._take()
+            stop = stop or got_stop
+            if items:
+                self._write(items)
+            if stop and self.queue.empty():
+                return
+
+    def _write(self, items: list[dict]) -> None:
+        self._inflight = items
+        delay = 0.05
+        while True:
+            try:
+                self._insert(items)
+                break
+            except Exception:
+                metrics.RECORD_WRITE_ERRORS.inc()
+                log.exception("writing %d screening records failed; retrying in %.2fs", len(items), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self._inflight = []
+        metrics.RECORDS_WRITTEN.inc(len(items))
+        metrics.RECORD_QUEUE.dec(len(items))
+        with self._lock:
+            for r in items:
+                self._pending.discard(r["id"])
+
+    def _insert(self, items: list[dict]) -> None:
+        try:
+            with self.db.write() as conn:
+                conn.execute(insert(screenings), items)
+        except IntegrityError:
+            # A batch whose commit reached the server although the connection then failed is
+            # retried; skip the records that are already there.
+            ids = [r["id"] for r in items]
+            with self.db.write() as conn:
+                have = set(conn.execute(select(screenings.c.id).where(screenings.c.id.in_(ids))).scalars())
+                rest = [r for r in items if r["id"] not in have]
+                if rest:
+                    conn.execute(insert(screenings), rest)
+
+    def _dump_unwritten(self) -> None:
+        """Last resort when the database stays unreachable at shutdown: keep the records on disk."""
+        left = list(self._inflight)  # may still commit later: ids are unique, so re-importing is safe
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                left.append(item)
+        if not left:
+            return
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        path = self.var_dir / f"unwritten-records-{utcnow():%Y%m%dT%H%M%S}.jsonl"
+        with path.open("a", encoding="utf-8") as fh:
+            for r in left:
+                plain = {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in r.items()}
+                fh.write(json.dumps(plain, ensure_ascii=False, default=str) + "\n")
+        log.error("database unreachable at shutdown: %d screening records saved to %s", len(left), path)

@@ -1,0 +1,1 @@
+"""One router per resource: screen, jobs, feedback, meta (profiles, model), health."""

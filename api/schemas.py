@@ -1,0 +1,143 @@
+"""The HTTP API's own models. The matter and the answer are DESIGN.md §4's contract
+(model.contract.MatterIn / Answer), reused as they are; what is added here only extends them."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from model.contract import Answer, MatterIn
+
+Label = Literal["major", "not_major"]
+Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
+Exclusion = Literal["legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
+                    "individual_act", "statutory_procedure", "foreign_affairs", "normative_document",
+                    "confidential", "routine"]
+
+
+class ErrorBody(BaseModel):
+    """错误 (中英双语, 同 CLI) / an error, in Chinese and English, the same as the CLI's."""
+    model_config = ConfigDict(extra="allow")
+    code: str = Field(description="稳定的错误代码 / stable error code, e.g. title_required, unknown_profile")
+    message_zh: str = Field(description="中文说明 / message in Chinese")
+    message_en: str = Field(description="英文说明 / message in English")
+    field: str | None = Field(default=None, description="出错的字段 / the field at fault, e.g. matters[3].title")
+
+
+class ScreenedAnswer(Answer):
+    screening_id: str = Field(description="筛查记录编号, 用于反馈 / id of the screening record (for feedback)")
+
+
+class BatchIn(BaseModel):
+    matters: list[MatterIn] = Field(min_length=1, max_length=1000,
+                                    description="1-1000 个事项 / 1 to 1,000 matters")
+
+
+class BatchOut(BaseModel):
+    count: int
+    answers: list[ScreenedAnswer] = Field(description="与输入同序 / in the order of the input")
+    model_version: str
+    rules_version: str
+
+
+class FeedbackBrief(BaseModel):
+    id: int
+    agree: bool
+    label: Label
+    comment: str | None
+    reviewer: str | None
+    created_at: str
+
+
+class ScreeningRecord(BaseModel):
+    screening_id: str
+    created_at: str
+    source: Literal["screen", "batch", "job"]
+    job_id: str | None
+    row: int | None
+    input: dict[str, Any]
+    answer: Answer | None
+    error: ErrorBody | None
+    model_version: str
+    rules_version: str
+    feedback: list[FeedbackBrief]
+
+
+class JobCounts(BaseModel):
+    major: int
+    not_major: int
+    review: int
+    error: int
+
+
+class CallbackState(BaseModel):
+    url: str
+    state: Literal["pending", "sent", "failed"] | None = Field(
+        description="pending 待发送 / sent 已送达 / failed 多次重试后放弃; null 任务未结束")
+    attempts: int
+    last_error: str | None
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"] = Field(
+        description="queued 排队 / running 筛查中 / done 完成 / failed 失败")
+    filename: str
+    profile: str | None
+    total_rows: int
+    done_rows: int
+    progress: float = Field(ge=0, le=1, description="已完成比例 / fraction done")
+    counts: JobCounts
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    result_url: str | None
+    ignored_columns: list[str] = Field(description="未识别而忽略的列 / headings not recognised (ignored)")
+    error: ErrorBody | None
+    callback: CallbackState | None
+
+
+class JobEvent(JobOut):
+    """回调请求体 / the body POSTed to callback_url when the job ends."""
+    event: Literal["job.finished"]
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    screening_id: str = Field(min_length=1, max_length=64, description="筛查记录编号 / screening_id of the answer")
+    agree: bool = Field(description="是否同意该结论 / does the reviewer agree with the verdict")
+    label: Label | None = Field(default=None, description="正确结论; 不同意或结论为 review 时必填 / the correct "
+                                "label; required when disagreeing or when the verdict was review")
+    comment: str | None = Field(default=None, max_length=5000, description="理由 / why")
+    reviewer: str | None = Field(default=None, max_length=200, description="审核人 / reviewer's name")
+    category: Category | None = Field(default=None, description="正确的决策类别 (可选) / correct category")
+    exclusion: Exclusion | None = Field(default=None, description="不纳入的原因类型 (可选) / why not major")
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    screening_id: str
+    agree: bool
+    label: Label
+    verdict: str | None = Field(description="服务当时的结论 / what the service had answered")
+    created_at: str
+
+
+class ModelInfo(BaseModel):
+    model_version: str
+    rules_version: str
+    learned: bool = Field(description="是否加载了学习模型 (否则仅规则) / learned model loaded (else rules only)")
+    default_profile: str
+    profiles: list[str]
+    model_card: dict[str, Any] | None
+    backend: dict[str, Any] = Field(default_factory=dict, description="在用的模型后端; 回退到 TF-IDF 时说明原因 / "
+                                    "the backend answering, and why when it fell back to TF-IDF")
+    api_version: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+__all__ = ["Answer", "MatterIn"]

@@ -1,0 +1,118 @@
+"""The database layer: Alembic migrations match the tables the code uses, SQLite runs in
+WAL mode, and the record writer never drops a record."""
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+
+from api.db import Database, metadata, migrate, screenings, utcnow
+from api.jobs import new_id
+from api.recorder import Recorder
+
+
+@pytest.fixture
+def db(db_url):
+    d = Database(db_url)
+    migrate(d)
+    yield d
+    d.dispose()
+
+
+def test_migrations_create_exactly_the_tables_the_code_uses(db):
+    with db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diffs == []
+    assert set(inspect(db.engine).get_table_names()) == {"alembic_version", *metadata.tables}
+
+
+def test_migrating_twice_and_from_three_processes_at_once_is_safe(db, another_db_url, tmp_path):
+    # What happens when several uvicorn workers start together on a new database.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": another_db_url, "DECISION_SCREEN_VAR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-m", "model.cli", "migrate"], cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert all("revision 0001" in out for out in outputs), outputs
+
+
+def test_downgrade_to_base_and_back(db):
+    from alembic import command
+
+    from api.db import alembic_config
+
+    cfg = alembic_config(db.url)
+    with db.write_engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+        conn.commit()
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    migrate(db)
+    assert "screenings" in inspect(db.engine).get_table_names()
+
+
+def test_sqlite_file_is_in_wal_mode_with_full_sync(tmp_path):
+    d = Database(f"sqlite:///{tmp_path / 'new' / 'x.db'}")  # the folder is created on first use
+    migrate(d)
+    with d.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    d.dispose()
+
+
+def _record(i: int) -> dict:
+    return {"id": new_id(), "created_at": utcnow(), "key_id": None, "source": "screen", "job_id": None,
+            "row_no": None, "input": {"title": f"事项{i}"}, "answer": {"verdict": "major"}, "error": None,
+            "verdict": "major", "model_version": "m", "rules_version": "r"}
+
+
+def _count(db) -> int:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(screenings)).scalar_one()
+
+
+def test_a_full_queue_waits_instead_of_dropping(db, tmp_path):
+    rec = Recorder(db, tmp_path, maxsize=3, batch=2, interval=0.01)
+    rec.start()
+    accepted_without_waiting = sum(rec.try_submit(_record(i)) for i in range(50))
+    for i in range(50, 300):
+        rec.submit(_record(i))
+    rec.stop()
+    assert accepted_without_waiting < 50  # the queue did fill up …
+    assert _count(db) == 300 - (50 - accepted_without_waiting)  # … and everything accepted was written
+
+
+def test_a_failing_database_is_retried_until_the_records_land(db, tmp_path, monkeypatch):
+    rec = Recorder(db, tmp_path, interval=0.01)
+    real = rec._insert
+    failures = {"left": 3}
+
+    def flaky(items):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("database went away")
+        real(items)
+
+    monkeypatch.setattr(rec, "_insert", flaky)
+    rec.start()
+    records = [_record(i) for i in range(20)]
+    for r in records:
+        rec.submit(r)
+    assert rec.flush(10)
+    rec.stop()
+    assert failures["left"] == 0 and _count(db) == 20
+    assert not any(rec.is_pending(r["id"]) for r in records)
+
+
+def test_records_still_queued_are_written_on_stop(db, tmp_path):
+    rec = Recorder(db, tmp_path, batch=1000, interval=5.0)  # would wait 5 s before writing on its own
+    rec.start()
+    for i in range(100):
+        rec.submit(_record(i))
+    rec.stop()
+    assert _count(db) == 100
