@@ -23,10 +23,10 @@ WORKERS ?= 1
 run: $(STAMP)
 	$(BIN)/decision-screen serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -m ""
 
 bench: $(STAMP)

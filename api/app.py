@@ -6,11 +6,12 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.concurrency import run_in_threadpool
 
 from model.screener import Screener
 
-from . import errors
+from . import errors, web
 from .context import AppContext
 from .metrics import MetricsMiddleware
 from .middleware import BodyLimitMiddleware
@@ -73,8 +74,12 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app.include_router(feedback.router)
     app.include_router(meta.router)
     app.include_router(health.router)
+    app.include_router(web.router)
+    # A person who opens the bare address lands on the pages, not on a 404.
+    app.add_api_route("/", lambda: RedirectResponse("/ui/", status_code=307), include_in_schema=False)
+    app.mount(web.STATIC_URL, web.static_files(), name="ui-static")
     # Outermost last: metrics see every response, the 413s of the body limit included.
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes,
-                       upload_paths=frozenset({f"{PREFIX}/jobs"}))
+                       upload_paths=frozenset({f"{PREFIX}/jobs", web.UPLOAD_PATH}))
     app.add_middleware(MetricsMiddleware)
     return app

@@ -16,6 +16,13 @@ from .rules import RuleResult
 RULE_PRIOR = {("major", "strong"): 0.9, ("not_major", "strong"): 0.08, ("review", "weak"): 0.5,
               ("not_major", "none"): 0.25}
 OVERRULE = 0.92  # model confidence needed to send a clear rule answer to review
+RULE_CONFIDENCE = 0.8  # what a clear rule hit alone is worth; the model's agreement adds to it
+
+
+def _agreeing(rule_conf: float, model_agreement: float) -> float:
+    """Confidence of a rule answer: the rule's own weight averaged with how far the model
+    agrees (0 when it leans the other way), so a mild disagreement lowers it, never to zero."""
+    return round((rule_conf + max(0.0, model_agreement)) / 2, 3)
 
 
 @dataclass
@@ -35,12 +42,11 @@ def combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float
     if rules.verdict == "not_major" and rules.strength == "strong":
         if p >= OVERRULE:
             return Combined("review", p, 0.0, "model_disagrees_with_exclusion")
-        return Combined("not_major", min(p, 0.5), round(1 - min(p, 0.5) * 2, 3), "exclusion")
+        return Combined("not_major", min(p, 0.5), _agreeing(RULE_CONFIDENCE, (0.5 - p) * 2), "exclusion")
     if rules.verdict == "major":
         if p <= 1 - OVERRULE:
             return Combined("review", p, 0.0, "model_disagrees_with_enumeration")
-        q = max(p, 0.5)
-        return Combined("major", q, round((q - 0.5) * 2, 3), "enumeration_or_threshold")
+        return Combined("major", max(p, 0.5), _agreeing(RULE_CONFIDENCE, (p - 0.5) * 2), "enumeration_or_threshold")
     # Rules weak or silent: the model decides, with its review band.
     if p >= hi:
         verdict = "major"

@@ -2,6 +2,7 @@
 precedents, loaded from `model/artifacts/` after the model card's sha256 check."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import joblib
@@ -10,6 +11,7 @@ import numpy as np
 from .learned import ArtifactError, Prediction, REBUILD_HINT
 
 ARTIFACT_FILE = "tfidf_model.joblib"
+_READABLE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 
 
 class TfidfModel:
@@ -51,10 +53,14 @@ class TfidfModel:
                 value = float(row.data[j])
                 if sign * value <= 0:
                     break
-                name = str(names[row.indices[j]])
-                if len(name.replace("_", "")) < 2:  # single characters explain nothing to a reader
+                name = str(names[row.indices[j]]).replace("_", "")
+                # Single characters, punctuation-bearing n-grams and overlapping repeats of a
+                # phrase already listed explain nothing to a reader.
+                if len(name) < 2 or not _READABLE.fullmatch(name):
                     continue
-                terms.append((name.replace("_", ""), round(value, 4)))
+                if any(name in t or t in name for t, _ in terms):
+                    continue
+                terms.append((name, round(value, 4)))
                 if len(terms) == 8:
                     break
             out.append(Prediction(probability=float(p), attributes={k: float(v[i]) for k, v in attrs.items()},

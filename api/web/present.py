@@ -1,0 +1,314 @@
+"""Turning a stored answer (DESIGN.md §4's JSON) into what the pages show: Chinese labels,
+the matter's text with the phrases that drove the verdict marked, the numbers read, the
+procedures as a checklist and a dated timeline.
+
+Nothing here decides anything: every fact shown comes from the answer itself, except the
+model's phrase weights, which the answer carries only as text (explain.py lists the terms in
+the "model" reason) and which are recomputed from the same model on the same text."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from itertools import groupby
+from urllib.parse import unquote
+
+from model.explain import CATEGORY_ZH, LEVEL_ZH, MEASURE_ZH
+from model.normalise import normalise
+
+# China has kept one offset all year since 1991: a fixed +8 needs no time-zone database.
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
+
+VERDICT_ZH = {"major": "纳入", "not_major": "不纳入", "review": "待人工研判", "error": "输入错误"}
+VERDICT_LONG = {"major": "属于重大行政决策, 建议纳入目录", "not_major": "不属于重大行政决策",
+                "review": "证据不足以自动判断, 请人工研判", "error": "该行输入有误, 未能筛查"}
+LABEL_ZH = {"major": "重大 (纳入)", "not_major": "非重大 (不纳入)"}
+SOURCE_ZH = {"screen": "单项研判", "batch": "批量接口", "job": "表格任务"}
+JOB_STATUS_ZH = {"queued": "排队中", "running": "筛查中", "done": "已完成", "failed": "失败"}
+EXCLUSION_ZH = {
+    "legislation": "政府立法 (规章、地方性法规草案)", "emergency_response": "突发事件应急处置",
+    "macro_fiscal": "宏观调控 (财政、货币政策)", "personnel": "人事任免", "internal_management": "机关内部管理",
+    "individual_act": "个案行政行为 (许可、处罚、复议等)", "statutory_procedure": "法律另有程序规定",
+    "foreign_affairs": "外事事项", "normative_document": "规范性文件 (另行程序)", "confidential": "依法不公开事项",
+    "routine": "日常事务 (通知、会议、表彰、报告等)",
+}
+ATTRIBUTE_ZH = {"technical": "专业性、技术性较强", "stability_risk": "可能影响社会稳定或公共安全",
+                "market_entities": "涉及市场主体经济活动", "price_utility": "公用事业、公益服务价格",
+                "public_interest": "涉及重大公共利益", "land_relocation": "征地拆迁、补偿安置"}
+REASON_KIND_ZH = {"exclusion": "排除规则", "exclusion_overridden": "排除被覆盖", "enumeration": "列举规则",
+                  "threshold": "数值标准", "no_rule": "未命中规则", "model": "学习模型",
+                  "disagreement": "规则与模型分歧", "review_band": "人工复核"}
+NUMBER_ZH = {**MEASURE_ZH, "households": "户数", "period": "期间 (年份)"}
+CATEGORY_CHOICES = list(CATEGORY_ZH.items())
+EXCLUSION_CHOICES = list(EXCLUSION_ZH.items())
+LEVEL_CHOICES = list(LEVEL_ZH.items())
+RULE_KINDS = ("exclusion", "exclusion_overridden", "enumeration", "threshold")
+_QUOTED = re.compile(r"[“\"]([^”\"]{1,80})[”\"]")
+_TERM_TRIM = " \t,.;:!?，。；：、！？\"'()（）《》【】[]-"
+
+
+def beijing(value: dt.datetime | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def matter_text(matter: dict) -> str:
+    """The text the screener read, where the answer's spans point (model.screener builds it so)."""
+    title = matter.get("title") or ""
+    desc = matter.get("description")
+    return normalise(title + ("。" + desc if desc else ""))
+
+
+# -- highlighting ----------------------------------------------------------------------------
+
+@dataclass
+class Segment:
+    text: str
+    refs: list[int] = field(default_factory=list)  # numbers of the reasons whose evidence this is
+    end_refs: list[int] = field(default_factory=list)  # those whose evidence ends here (marked [n] here)
+    model: str | None = None  # "major" / "not_major": which way this phrase pushed the model
+    weight: float = 0.0
+    term: str | None = None
+
+    @property
+    def marked(self) -> bool:
+        return bool(self.refs) or self.model is not None
+
+    @property
+    def css(self) -> str:
+        out = []
+        if self.refs:
+            out.append("hl-rule")
+        if self.model:
+            out.append(f"hl-model-{self.model}")
+        return " ".join(out)
+
+    @property
+    def note(self) -> str:
+        """What the mark means, for the tooltip and for screen readers."""
+        parts = []
+        if self.refs:
+            parts.append("规则证据 " + " ".join(f"[{r}]" for r in self.refs))
+        if self.model:
+            way = "推向重大" if self.model == "major" else "推向非重大"
+            parts.append(f"模型关键词 “{self.term}” ({way}, 权重 {self.weight:+.2f})")
+        return "; ".join(parts)
+
+
+def _evidence_span(text: str, reason: dict) -> tuple[int, int] | None:
+    span = reason.get("span")
+    if span and len(span) == 2 and 0 <= span[0] < span[1] <= len(text):
+        return span[0], span[1]
+    evidence = (reason.get("evidence") or "").strip()
+    if not evidence:
+        return None
+    # Threshold evidence reads like 文中“3000万元”×2.62人/户: the quoted part is what the text says.
+    m = _QUOTED.search(evidence)
+    needle = normalise(m.group(1)) if m else normalise(evidence)
+    i = text.find(needle) if needle else -1
+    return (i, i + len(needle)) if i >= 0 else None
+
+
+def clean_terms(terms: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The model's features as a reader knows them: n-grams without edge punctuation, each once."""
+    seen: dict[str, float] = {}
+    for term, weight in terms:
+        t = term.strip(_TERM_TRIM)
+        # A bare number or a single character says nothing to a reader.
+        if len(t) < 2 or t in seen or not re.search(r"[\u4e00-\u9fffA-Za-z]", t):
+            continue
+        seen[t] = weight
+    return list(seen.items())
+
+
+def highlight(text: str, reasons: list[dict], terms: list[tuple[str, float]]) -> list[Segment]:
+    n = len(text)
+    refs: list[list[int]] = [[] for _ in range(n)]
+    model: list[tuple[str, float, str] | None] = [None] * n
+    for number, reason in enumerate(reasons, start=1):
+        if reason.get("kind") not in RULE_KINDS:
+            continue
+        span = _evidence_span(text, reason)
+        if span is None:
+            continue
+        for i in range(*span):
+            if number not in refs[i]:
+                refs[i].append(number)
+    # Longer terms first, so 实施方案 wins over 方案 where both match.
+    for term, weight in sorted(terms, key=lambda tw: -len(tw[0])):
+        way = "major" if weight > 0 else "not_major"
+        start = text.find(term)
+        while start >= 0:
+            end = start + len(term)
+            if all(model[i] is None for i in range(start, end)):
+                for i in range(start, end):
+                    model[i] = (way, weight, term)
+            start = text.find(term, end)
+    segments: list[Segment] = []
+    for (ref_key, m), chars in groupby(range(n), key=lambda i: (tuple(refs[i]), model[i])):
+        piece = "".join(text[i] for i in chars)
+        segments.append(Segment(piece, list(ref_key), [], m[0] if m else None, m[1] if m else 0.0,
+                                m[2] if m else None))
+    # A rule's evidence may be cut into several pieces by model phrases inside it: its [n] goes
+    # once, after the last piece.
+    for i, seg in enumerate(segments):
+        after = segments[i + 1].refs if i + 1 < len(segments) else []
+        seg.end_refs = [r for r in seg.refs if r not in after]
+    return segments
+
+
+# -- numbers, procedures, timeline -----------------------------------------------------------
+
+def _num(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+    if isinstance(v, list):
+        return " – ".join(_num(x) for x in v)
+    return str(v)
+
+
+def numbers_view(numbers: dict) -> dict:
+    used = [{"name": NUMBER_ZH.get(k, k), "value": _num(v.get("value")), "source": v.get("from") or ""}
+            for k, v in (numbers.get("used") or {}).items()]
+    read = [{"name": NUMBER_ZH.get(k, k), "value": _num(v)} for k, v in numbers.items()
+            if k not in ("used", "level")]
+    return {"used": used, "read": read, "level": LEVEL_ZH.get(numbers.get("level") or "", numbers.get("level"))}
+
+
+def _date(v) -> dt.date | None:
+    if not v:
+        return None
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v)[:10])
+    except ValueError:
+        return None
+
+
+def procedures_view(procedures: list[dict]) -> list[dict]:
+    out = []
+    for p in procedures:
+        d = p.get("deadline") or {}
+        dates = []
+        for key, label in (("earliest", "不早于"), ("latest_start", "最迟启动"), ("latest_finish", "最迟完成")):
+            if d.get(key):
+                dates.append({"label": label, "date": str(d[key])})
+        out.append({"name": p["name"], "required": bool(p.get("required")), "why": p.get("why") or "",
+                    "basis": p.get("basis") or "", "dates": dates, "rule": d.get("rule") or ""})
+    # Required first (the checklist a compiler works down), keeping the contract's order within each.
+    return sorted(out, key=lambda p: not p["required"])
+
+
+def timeline(procedures: list[dict], planned: dt.date | None, today: dt.date) -> list[dict]:
+    """The required procedures' dates, grouped by day, earliest first."""
+    order = {"最迟启动": 0, "最迟完成": 1, "不早于": 2}
+    by_day: dict[dt.date, list[dict]] = {}
+    for p in procedures:
+        if not p.get("required"):
+            continue
+        d = p.get("deadline") or {}
+        for key, label in (("latest_start", "最迟启动"), ("latest_finish", "最迟完成"), ("earliest", "不早于")):
+            day = _date(d.get(key))
+            if day is not None:
+                by_day.setdefault(day, []).append({"label": label, "name": p["name"], "rule": d.get("rule") or ""})
+    if planned is not None:
+        by_day.setdefault(planned, [])
+    days = []
+    for day in sorted(by_day):
+        items = sorted(by_day[day], key=lambda e: order.get(e["label"], 3))
+        delta = (day - today).days
+        days.append({
+            "iso": day.isoformat(), "weekday": "一二三四五六日"[day.weekday()], "events": items,
+            "planned": day == planned,
+            # "Latest" dates already past are overdue; a "not before" date in the past is simply open.
+            "overdue": delta < 0 and any(e["label"] in ("最迟启动", "最迟完成") for e in items),
+            "when": "今天" if delta == 0 else (f"{delta} 天后" if delta > 0 else f"{-delta} 天前"),
+        })
+    return days
+
+
+# -- the whole answer --------------------------------------------------------------------------
+
+def model_terms(screener, text: str, record_model_version: str | None) -> tuple[list[tuple[str, float]], str | None]:
+    """The phrases that drove the model on this text, with their weights, and a note when
+    there are none to show."""
+    model = getattr(screener, "model", None)
+    if model is None:
+        return [], "未使用学习模型 (仅规则), 没有模型关键词"
+    if record_model_version and record_model_version != screener.model_version:
+        return [], f"该记录由另一版本的模型 ({record_model_version}) 作出, 不再显示其关键词"
+    try:
+        pred = model.predict([text], k_similar=0)[0]
+    except Exception:  # an explanation must never break the page that shows the verdict
+        return [], "模型关键词暂时无法计算"
+    terms = clean_terms(list(pred.terms))
+    if not terms:
+        return [], "当前模型不提供逐词解释"
+    return terms, None
+
+
+def source_parts(source: str | None) -> list[dict]:
+    """A rule's source line ("title · issuer · year · URL") with its URL made a readable link."""
+    parts = []
+    for piece in (source or "").split(" · "):
+        piece = piece.strip()
+        if re.match(r"https?://", piece):
+            parts.append({"text": unquote(piece), "url": piece})
+        elif piece:
+            parts.append({"text": piece, "url": None})
+    return parts
+
+
+def _profile_name(screener, profile: str | None) -> str:
+    try:
+        return screener.rulebooks.get(profile).summary()["name"]
+    except (KeyError, AttributeError):  # a record made under a profile since removed
+        return profile or ""
+
+
+def answer_view(answer: dict, matter: dict, screener, today: dt.date | None = None) -> dict:
+    today = today or dt.datetime.now(BEIJING).date()
+    text = matter_text(matter)
+    terms, terms_note = model_terms(screener, text, answer.get("model_version"))
+    reasons = []
+    for number, r in enumerate(answer.get("reasons") or [], start=1):
+        reasons.append({**r, "number": number, "kind_zh": REASON_KIND_ZH.get(r.get("kind"), r.get("kind")),
+                        "is_rule": r.get("kind") in RULE_KINDS, "source_parts": source_parts(r.get("source"))})
+    exclusion = answer.get("exclusion")
+    if exclusion:
+        exclusion = {**exclusion, "type_zh": EXCLUSION_ZH.get(exclusion.get("type"), exclusion.get("type"))}
+    attributes = sorted(((ATTRIBUTE_ZH.get(k, k), v) for k, v in (answer.get("attributes") or {}).items()),
+                        key=lambda kv: -kv[1])
+    procedures = answer.get("procedures") or []
+    planned = _date(matter.get("planned_date"))
+    return {
+        "verdict": answer["verdict"], "verdict_zh": VERDICT_ZH[answer["verdict"]],
+        "verdict_long": VERDICT_LONG[answer["verdict"]],
+        "probability": answer.get("probability"), "confidence": answer.get("confidence"),
+        "category_zh": CATEGORY_ZH.get(answer.get("category") or "", None),
+        "tier_zh": LEVEL_ZH.get(answer.get("tier") or "", None),
+        "level_zh": LEVEL_ZH.get(answer.get("level") or "", answer.get("level")),
+        "profile": answer.get("profile"), "profile_name": _profile_name(screener, answer.get("profile")),
+        "exclusion": exclusion,
+        "reasons": reasons, "rules": [r for r in reasons if r["is_rule"]],
+        "other_reasons": [r for r in reasons if not r["is_rule"]],
+        "segments": highlight(text, reasons, terms), "terms": terms, "terms_note": terms_note,
+        "numbers": numbers_view(answer.get("numbers") or {}),
+        "attributes": attributes, "procedures": procedures_view(procedures),
+        "n_required": sum(1 for p in procedures if p.get("required")),
+        "timeline": timeline(procedures, planned, today), "planned": planned, "today": today,
+        "similar": [{**s, "label_zh": VERDICT_ZH.get(s.get("label"), s.get("label"))}
+                    for s in answer.get("similar") or []],
+        "warnings": answer.get("warnings") or [],
+        "model_version": answer.get("model_version"), "rules_version": answer.get("rules_version"),
+    }
