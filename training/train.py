@@ -113,9 +113,11 @@ def choose_band(records: list[Record], probs: np.ndarray) -> tuple[tuple[float, 
 
 
 def corpus_digest(records: list[Record]) -> str:
+    """sha256 of the records in canonical form (sorted keys), so that reordering the keys of a
+    line changes nothing that the model learned from."""
     h = hashlib.sha256()
     for r in records:
-        h.update(r.model_dump_json().encode("utf-8"))
+        h.update(json.dumps(r.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode("utf-8"))
     return h.hexdigest()
 
 
