@@ -175,12 +175,7 @@ def profiles(name: Optional[str] = typer.Argument(None, help="show one profile i
             _fail(ScreenInputError("unknown_profile", f"未知的标准: {name} (可选: {', '.join(rb.names())})",
                                    f"unknown profile: {name}", "profile"))
             return
-        summary = prof.summary()
-        summary["sources"] = {k: v.model_dump() for k, v in prof.sources.items()}
-        summary["thresholds"] = [t.model_dump(include={"id", "level", "measure", "min", "basis"}) for t in prof.thresholds]
-        summary["exclusions"] = [{"id": e.id, "type": e.type, "basis": e.basis} for e in prof.exclusions]
-        summary["enumerations"] = [{"id": e.id, "category": e.category, "strength": e.strength, "basis": e.basis}
-                                   for e in prof.enumerations]
+        summary = prof.detail()
         if as_json:
             sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
             return

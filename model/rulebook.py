@@ -215,6 +215,17 @@ class ResolvedProfile(BaseModel):
                            "procedures": len(self.procedures)},
                 "settings": self.settings.model_dump(mode="json")}
 
+    def detail(self) -> dict:
+        """The summary plus sources, thresholds and the ids/bases of exclusions and enumerations:
+        what `decision-screen profiles NAME` and GET /api/v1/profiles/{name} show."""
+        out = self.summary()
+        out["sources"] = {k: v.model_dump() for k, v in self.sources.items()}
+        out["thresholds"] = [t.model_dump(include={"id", "level", "measure", "min", "basis"}) for t in self.thresholds]
+        out["exclusions"] = [{"id": e.id, "type": e.type, "basis": e.basis} for e in self.exclusions]
+        out["enumerations"] = [{"id": e.id, "category": e.category, "strength": e.strength, "basis": e.basis}
+                               for e in self.enumerations]
+        return out
+
 
 def _describe_error(path: Path, raw: dict, exc: ValidationError) -> str:
     lines = []

@@ -37,13 +37,7 @@ def get_profile(request: Request, name: str = Path(max_length=64), key: KeyInfo 
     except KeyError:
         raise ApiError(404, "unknown_profile", f"未知的标准: {name} (可选: {', '.join(rb.names())})",
                        f"unknown profile: {name}", "name") from None
-    out = prof.summary()
-    out["sources"] = {k: v.model_dump() for k, v in prof.sources.items()}
-    out["thresholds"] = [t.model_dump(include={"id", "level", "measure", "min", "basis"}) for t in prof.thresholds]
-    out["exclusions"] = [{"id": e.id, "type": e.type, "basis": e.basis} for e in prof.exclusions]
-    out["enumerations"] = [{"id": e.id, "category": e.category, "strength": e.strength, "basis": e.basis}
-                           for e in prof.enumerations]
-    return out
+    return prof.detail()
 
 
 @router.get("/model", operation_id="getModel", response_model=ModelInfo,
