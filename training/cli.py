@@ -66,11 +66,12 @@ def evaluate_cmd(report_dir: Optional[Path] = typer.Option(None, "--report-dir")
 
 
 @corpus_app.command("check")
-def corpus_check() -> None:
+def corpus_check(extra: Optional[list[Path]] = typer.Option(
+        None, "--extra", help="staging .jsonl files to validate together with the corpus (not yet in it)")) -> None:
     """Validate every corpus file (schema, duplicates, labels, reserved issuers)."""
     from .corpus import load_corpus, reserved_issuers
 
-    records, problems = load_corpus(strict=False)
+    records, problems = load_corpus(strict=False, extra_files=extra)
     for p in problems:
         typer.echo(str(p), err=True)
     if reserved_issuers() is None:

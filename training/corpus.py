@@ -66,6 +66,9 @@ class Record(BaseModel):
     description: str | None = None
     source_url: str | None = None
     profile: str = "national"
+    # The issuer itself published this document-sourced matter as a 重大行政决策 (pre-disclosure,
+    # consultation or hearing under its 重大行政决策 column): the label is the issuer's, not ours.
+    declared_by_issuer: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> "Record":
@@ -81,6 +84,8 @@ class Record(BaseModel):
             raise ValueError("a major record cannot carry an exclusion")
         if self.hard_case and not self.reason:
             raise ValueError("a hard case needs a reason")
+        if self.declared_by_issuer and (self.source_type != "document" or self.label != "major"):
+            raise ValueError("declared_by_issuer marks a major document-sourced record only")
         if self.procedures:
             unknown = set(self.procedures) - set(PROCEDURE_KEYS)
             if unknown:
