@@ -16,6 +16,10 @@ from .rules import RuleResult
 RULE_PRIOR = {("major", "strong"): 0.9, ("not_major", "strong"): 0.08, ("review", "weak"): 0.5,
               ("not_major", "none"): 0.25}
 OVERRULE = 0.92  # model confidence needed to send a clear rule answer to review
+# (major_below, exclusion_above): a clear enumeration/threshold hit goes to review when P(major)
+# is at or below the first; a clear exclusion when it is at or above the second. A trained model
+# carries its own pair, chosen on out-of-fold predictions; this is the fallback.
+DEFAULT_DISAGREEMENT = (round(1 - OVERRULE, 2), OVERRULE)
 RULE_CONFIDENCE = 0.8  # what a clear rule hit alone is worth; the model's agreement adds to it
 
 
@@ -33,18 +37,20 @@ class Combined:
     note: str
 
 
-def combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float]) -> Combined:
+def combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float],
+            disagreement: tuple[float, float] | None = None) -> Combined:
     lo, hi = band
+    major_below, exclusion_above = disagreement or DEFAULT_DISAGREEMENT
     if pred is None:
         p = RULE_PRIOR[(rules.verdict, rules.strength)]
         return Combined(rules.verdict, p, round(abs(p - 0.5) * 2, 3), "rules_only")
     p = pred.probability
     if rules.verdict == "not_major" and rules.strength == "strong":
-        if p >= OVERRULE:
+        if p >= exclusion_above:
             return Combined("review", p, 0.0, "model_disagrees_with_exclusion")
         return Combined("not_major", min(p, 0.5), _agreeing(RULE_CONFIDENCE, (0.5 - p) * 2), "exclusion")
     if rules.verdict == "major":
-        if p <= 1 - OVERRULE:
+        if p <= major_below:
             return Combined("review", p, 0.0, "model_disagrees_with_enumeration")
         return Combined("major", max(p, 0.5), _agreeing(RULE_CONFIDENCE, (p - 0.5) * 2), "enumeration_or_threshold")
     # Rules weak or silent: the model decides, with its review band.

@@ -22,17 +22,20 @@ def word_ngrams(text: str) -> list[str]:
     return words + [a + "_" + b for a, b in zip(words, words[1:])]
 
 
-def make_features(min_df: int = 1) -> FeatureUnion:
+def make_features(min_df: int = 2) -> FeatureUnion:
+    # Char 1-4-grams with min_df=2 beat 1-3-grams with min_df=1 on grouped out-of-fold
+    # log-loss (0.171 vs 0.201 on the 1,509-item pool): four-character terms such as 实施方案
+    # and 收费标准 carry much of the signal, and one-off n-grams only add noise.
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer=word_ngrams, min_df=min_df, sublinear_tf=True)),
-        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=min_df, sublinear_tf=True)),
+        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 4), min_df=min_df, sublinear_tf=True)),
     ])
 
 
 class TextFeatures(BaseEstimator, TransformerMixin):
     """Word + character n-gram TF-IDF with readable feature names for explanations."""
 
-    def __init__(self, min_df: int = 1):
+    def __init__(self, min_df: int = 2):
         self.min_df = min_df
 
     def fit(self, texts, y=None):

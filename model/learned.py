@@ -43,6 +43,12 @@ class LearnedModel(Protocol):
     def predict(self, texts: list[str], k_similar: int = 3) -> list[Prediction]: ...
 
 
+def disagreement_from(card: dict) -> tuple[float, float] | None:
+    """The (major_below, exclusion_above) pair a model card (or ensemble spec) carries, if any."""
+    dis = card.get("rule_disagreement")
+    return (float(dis["major_below"]), float(dis["exclusion_above"])) if dis else None
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -142,7 +148,8 @@ def describe_model(model: LearnedModel | None) -> dict:
         card = getattr(model, "card", {}) or {}
         band = getattr(model, "band", None)
         info = {"backend": card.get("backend", "tfidf"), "version": model.version,
-                "review_band": list(band) if band else None, "metrics": card.get("metrics"),
+                "review_band": list(band) if band else None,
+                "rule_disagreement": card.get("rule_disagreement"), "metrics": card.get("metrics"),
                 "files": card.get("files"), "created_from": card.get("created_from"),
                 "hyperparameters": card.get("hyperparameters")}
     fallback = getattr(model, "fallback", None)

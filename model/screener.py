@@ -91,7 +91,7 @@ class Screener:
         rules = evaluate(text, extraction, profile, level, supplied)
         # The band chosen on validation data travels with the model; the profile's is the fallback.
         band = getattr(self.model, "band", None) or tuple(profile.settings.review_band)
-        combined = combine(rules, pred, band)
+        combined = combine(rules, pred, band, getattr(self.model, "disagreement", None))
         attrs: dict[str, float] = {a: (1.0 if a in rules.attributes else 0.0) for a in ATTRIBUTES}
         if pred is not None:
             for a, p in pred.attributes.items():

@@ -8,7 +8,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from .learned import ArtifactError, Prediction, REBUILD_HINT
+from .learned import REBUILD_HINT, ArtifactError, Prediction, disagreement_from
 
 ARTIFACT_FILE = "tfidf_model.joblib"
 _READABLE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
@@ -23,6 +23,7 @@ class TfidfModel:
         self.version = card["version"]
         band = card.get("review_band")
         self.band = tuple(band) if band else None
+        self.disagreement = disagreement_from(card)
         self.card = card
 
     @classmethod

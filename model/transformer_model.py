@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .learned import ArtifactError, Prediction, sha256_file, verify_artifact
+from .learned import ArtifactError, Prediction, disagreement_from, sha256_file, verify_artifact
 
 log = logging.getLogger("decision_screen.model")
 
@@ -718,6 +718,7 @@ class TransformerModel:
         self.version = card["version"]
         band = card.get("review_band")
         self.band = tuple(band) if band else None
+        self.disagreement = disagreement_from(card)
         h = card["hyperparameters"]
         self.prefix = h.get("prefix", "query: ")
         self.pad_id = int(h.get("pad_id", 1))
@@ -801,7 +802,7 @@ class TransformerModel:
 
     def describe(self) -> dict:
         return {"backend": self.backend, "version": self.version, "review_band": list(self.band) if self.band else None,
-                "base": self.card.get("base"), "hyperparameters": self.card.get("hyperparameters"),
+                "rule_disagreement": self.card.get("rule_disagreement"), "base": self.card.get("base"), "hyperparameters": self.card.get("hyperparameters"),
                 "metrics": self.card.get("metrics"), "seeds": self.card.get("seeds"),
                 "files": self.card.get("files"), "created_from": self.card.get("created_from"),
                 "explanations": "no per-phrase terms (transformer); precedents by embedding cosine"}
@@ -819,6 +820,7 @@ class EnsembleModel:
         self.weight = float(spec.get("transformer_weight", 0.5))
         self.version = f"ensemble-{tfidf.version}+{transformer.version}"
         self.band = tuple(spec["review_band"])
+        self.disagreement = disagreement_from(spec)
         self.spec = spec
 
     @classmethod
@@ -846,6 +848,6 @@ class EnsembleModel:
 
     def describe(self) -> dict:
         return {"backend": self.backend, "version": self.version, "review_band": list(self.band),
-                "transformer_weight": self.weight, "metrics": self.spec.get("metrics"),
+                "rule_disagreement": self.spec.get("rule_disagreement"), "transformer_weight": self.weight, "metrics": self.spec.get("metrics"),
                 "members": [{"backend": "tfidf", "version": self.tfidf.version},
                             {"backend": "transformer", "version": self.transformer.version}]}

@@ -60,6 +60,18 @@ def test_training_writes_card_and_reports(trained):
     assert "rules_only" in m
 
 
+def test_rule_disagreement_is_chosen_out_of_fold_and_travels_with_the_model(trained):
+    from model.learned import load_default
+
+    base, (card, _) = trained
+    dis = card["rule_disagreement"]
+    assert dis["chosen_on"] == "out-of-fold, training pool"
+    assert 0 < dis["major_below"] < 0.5 < dis["exclusion_above"] < 1
+    assert dis["oof_recall_major_or_review"] >= 0.97
+    model = load_default(base / "a", required=True, backend="tfidf")
+    assert model.disagreement == (dis["major_below"], dis["exclusion_above"])
+
+
 def test_split_keeps_each_issuer_on_one_side():
     recs = [corpus_mod.Record.model_validate({
         "id": f"s-{i:04d}", "title": f"标题{i}", "label": "major", "source_type": "document",

@@ -35,11 +35,12 @@ def _rules_for(r: Record):
     return _rule_cache[key]
 
 
-def combined_verdicts(records: list[Record], probs: np.ndarray, band: tuple[float, float]) -> list[str]:
+def combined_verdicts(records: list[Record], probs: np.ndarray, band: tuple[float, float],
+                      disagreement: tuple[float, float] | None = None) -> list[str]:
     out = []
     for r, p in zip(records, probs):
         rules, _ = _rules_for(r)
-        out.append(combine(rules, Prediction(probability=float(p)), band).verdict)
+        out.append(combine(rules, Prediction(probability=float(p)), band, disagreement).verdict)
     return out
 
 
@@ -133,7 +134,8 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
     hard = np.array([r.hard_case for r in test])
     systems = {"rules_only": v_rules, "model_only": v_model, "combined": v_comb}
     report: dict = {"test_items": len(test), "test_major": int(y.sum()), "training_pool": pool_size,
-                    "review_band": list(model.band) if model.band else None, "systems": {}}
+                    "review_band": list(model.band) if model.band else None,
+                    "rule_disagreement": list(getattr(model, "disagreement", None) or []) or None, "systems": {}}
     for name, v in systems.items():
         m = verdict_metrics(y, v)
         if hard.any():
@@ -151,7 +153,8 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
         y_oof = np.array([1 if r.label == "major" else 0 for r in pool])
         report["cross_validation"] = {
             "model_only": verdict_metrics(y_oof, ["major" if p >= 0.5 else "not_major" for p in p_oof]),
-            "combined": verdict_metrics(y_oof, combined_verdicts(pool, p_oof, tuple(model.band))),
+            "combined": verdict_metrics(y_oof, combined_verdicts(pool, p_oof, tuple(model.band),
+                                                                 getattr(model, "disagreement", None))),
             "note": "out-of-fold over the training pool, 5 folds grouped by issuer / near-duplicate cluster",
         }
     worst = np.argsort(-np.abs(probs - y))[:20]

@@ -112,6 +112,46 @@ def choose_band(records: list[Record], probs: np.ndarray) -> tuple[tuple[float, 
                   "chosen_on": "out-of-fold, training pool"}
 
 
+def choose_disagreement(records: list[Record], probs: np.ndarray, band: tuple[float, float]
+                        ) -> tuple[tuple[float, float], dict]:
+    """How far the model must lean against a clear rule answer before a person looks, chosen on
+    out-of-fold results (never on test). major_below: the value that maximises F1 of automatic
+    "major" verdicts among those keeping recall (major or review) ≥ 0.97; exclusion_above: the
+    highest value that still keeps that recall. Ties go to fewer items for review."""
+    from .evaluate import combined_verdicts
+
+    y = _labels(records)
+    n_major = max(int((y == 1).sum()), 1)
+
+    def score(dis: tuple[float, float]) -> tuple[float, float, float]:
+        v = np.array(combined_verdicts(records, probs, band, dis))
+        auto = v == "major"
+        tp = (auto & (y == 1)).sum()
+        prec, rec = tp / max(auto.sum(), 1), tp / n_major
+        f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+        flagged = ((v != "not_major") & (y == 1)).sum() / n_major
+        return float(f1), float(flagged), float((v == "review").mean())
+
+    exclusion_above = 0.92
+    for ex in np.round(np.arange(0.96, 0.49, -0.02), 2):
+        exclusion_above = float(ex)
+        if score((0.08, exclusion_above))[1] >= RECALL_TARGET:
+            break
+    best = None
+    for mb in np.round(np.arange(0.02, 0.52, 0.02), 2):
+        f1, flagged, review = score((float(mb), exclusion_above))
+        if flagged < RECALL_TARGET:
+            continue
+        if best is None or (round(f1, 4), -review) > (round(best[0], 4), -best[2]):
+            best = (f1, flagged, review, float(mb))
+    major_below = best[3] if best else 0.08
+    dis = (major_below, exclusion_above)
+    f1, flagged, review = score(dis)
+    return dis, {"major_below": major_below, "exclusion_above": exclusion_above,
+                 "oof_f1_auto_major": round(f1, 4), "oof_recall_major_or_review": round(flagged, 4),
+                 "oof_review_rate": round(review, 4), "chosen_on": "out-of-fold, training pool"}
+
+
 def corpus_digest(records: list[Record]) -> str:
     """sha256 of the records in canonical form (sorted keys), so that reordering the keys of a
     line changes nothing that the model learned from."""
@@ -137,7 +177,8 @@ def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
     log(f"C={C} chosen by grouped out-of-fold log-loss {c_info['log_loss_by_C']}")
     oof = out_of_fold(pool, pool_groups, C)
     band, band_info = choose_band(pool, oof)
-    log(f"review band {band} chosen on out-of-fold predictions")
+    dis, dis_info = choose_disagreement(pool, oof, band)
+    log(f"review band {band}, rule disagreement {dis} chosen on out-of-fold predictions")
     bundle = fit_bundle(pool, pool_groups, C)
     out_dir.mkdir(parents=True, exist_ok=True)
     artifact = out_dir / ARTIFACT_FILE
@@ -155,6 +196,7 @@ def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
                             "attribute_heads": "logistic regression per attribute (≥8 positives)"},
         "review_band": list(band),
         "band_selection": band_info,
+        "rule_disagreement": dis_info,
         "intended_use": "A second opinion on whether a proposed matter is a 重大行政决策, beside the rulebooks; "
                         "a person decides. Not for matters outside Chinese administrative decision-making.",
         "limits": [],

@@ -27,7 +27,7 @@ from model.rulebook import ATTRIBUTES
 
 from .corpus import CORPUS_DIR, Record, load_corpus
 from .split import grouped_folds, split
-from .train import SEED, _attr_matrix, _labels, _precedent_item, choose_band, corpus_digest
+from .train import SEED, _attr_matrix, _labels, _precedent_item, choose_band, choose_disagreement, corpus_digest
 
 REPORT_DIR = Path(__file__).resolve().parent / "reports" / "transformer"
 SUMMARY_KEYS = ("precision_major", "recall_major", "recall_major_or_review", "precision_major_or_review",
@@ -296,7 +296,9 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
             attr_cal[name] = {"a": aj, "b": bj}
     oof = _sigmoid(a * oof_logits + b)
     band, band_info = choose_band(pool, oof)
-    log(f"calibration a={a:.3f} b={b:.3f}; review band {band} chosen on out-of-fold predictions")
+    _, dis_info = choose_disagreement(pool, oof, band)
+    log(f"calibration a={a:.3f} b={b:.3f}; review band {band}, rule disagreement "
+        f"({dis_info['major_below']}, {dis_info['exclusion_above']}) chosen on out-of-fold predictions")
 
     digest = corpus_digest(records)
     valid = valid_pool
@@ -312,7 +314,7 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
         "attribute_order": list(ATTRIBUTES), "attributes": [a_ for a_, v in zip(ATTRIBUTES, valid) if v],
         "calibration": {"method": "Platt scaling on out-of-fold logits (first seed)", "a": a, "b": b},
         "attribute_calibration": attr_cal,
-        "review_band": list(band), "band_selection": band_info,
+        "review_band": list(band), "band_selection": band_info, "rule_disagreement": dis_info,
         "intended_use": "A second opinion on whether a proposed matter is a 重大行政决策, beside the rulebooks; "
                         "a person decides. Not for matters outside Chinese administrative decision-making.",
         "limits": [], "files": {}, "metrics": {},
@@ -405,8 +407,9 @@ def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, trans
     weight = 0.5
     oof = (1 - weight) * oof_tfidf + weight * oof_transformer
     band, info = choose_band(pool, oof)
+    _, dis_info = choose_disagreement(pool, oof, band)
     spec = {"tfidf_version": tfidf.version, "transformer_weight": weight, "review_band": list(band),
-            "band_selection": info, "combination": "weighted mean of P(major); phrases and precedents from TF-IDF"}
+            "band_selection": info, "rule_disagreement": dis_info, "combination": "weighted mean of P(major); phrases and precedents from TF-IDF"}
     report = evaluate_bundle(EnsembleModel(tfidf, transformer, spec), test, pool_size=len(pool), oof=(pool, oof))
     spec["metrics"] = report["summary"]
     log(f"ensemble band {band}; test combined " + ", ".join(f"{k}={v}" for k, v in report["summary"]["combined"].items()))
