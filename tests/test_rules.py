@@ -163,3 +163,15 @@ def test_full_width_and_markup_do_not_change_the_answer(screener):
     b = screener.screen({"title": "<p>城东污水处理厂扩建工程, 总投资2.3亿元</p>"}).model_dump()
     assert a["verdict"] == b["verdict"] == "major"
     assert a["numbers"] == b["numbers"]
+
+
+def test_filing_auditing_or_passing_on_a_price_is_not_a_government_pricing_decision(rb):
+    from model.extract import extract
+    from model.rules import evaluate
+
+    prof = rb.get("national")
+    for text in ("养老机构自主收费标准备案（市场调节价）", "对燃气企业开展定价成本监审", "执行国家成品油价格调整"):
+        hits = [h.rule_id for h in evaluate(text, extract(text), prof, "county").enumerations]
+        assert "national.en.price" not in hits, text
+    hits = [h.rule_id for h in evaluate("调整城区居民生活用水价格", extract("调整城区居民生活用水价格"), prof, "county").enumerations]
+    assert "national.en.price" in hits
