@@ -185,6 +185,9 @@ def datasheet(records: list[Record]) -> str:
         f"- items: {len(records)}\n- distinct issuers: {len(issuers)}\n"
         f"- real catalogue items: {sum(r.source_type == 'catalogue' for r in records)} from "
         f"{len({r.issuer for r in records if r.source_type == 'catalogue'})} issuers\n"
+        f"- issuer-declared major decisions (documents the issuer itself published as 重大行政决策): "
+        f"{sum(r.declared_by_issuer for r in records)} from "
+        f"{len({r.issuer for r in records if r.declared_by_issuer})} issuers\n"
         f"- with a description: {sum(bool(r.description) for r in records)}\n"
         f"- hard cases: {sum(r.hard_case for r in records)}\n",
         table("By label", Counter(r.label for r in records), "label"),
