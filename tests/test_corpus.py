@@ -52,6 +52,8 @@ def _rec(**kw):
     ({"source_type": "catalogue"}, "issuer"),
     ({"exclusion": "routine"}, "cannot carry"),
     ({"procedures": {"开会": True}}, "unknown procedure"),
+    ({"procedures": {"风险评估": True, "公众参与": True}}, "code-point order"),
+    ({"source_type": "written", "declared_by_issuer": True}, "declared_by_issuer"),
     ({"id": "bad id"}, "id"),
 ])
 def test_bad_records_are_named(tmp_path, bad, needle):

@@ -90,6 +90,10 @@ class Record(BaseModel):
             unknown = set(self.procedures) - set(PROCEDURE_KEYS)
             if unknown:
                 raise ValueError(f"unknown procedure names: {sorted(unknown)}")
+            # One canonical order (code points), so every file writes the marks the same way and
+            # no file spells out the statute's list of procedures in its own order.
+            if list(self.procedures) != sorted(self.procedures):
+                raise ValueError("procedure marks must be written in code-point order (sorted keys)")
         return self
 
     @property
