@@ -56,12 +56,13 @@ def child(backend: str, singles: int) -> dict:
     rss_loaded = _rss_mb()
     if getattr(model, "fallback", None):
         raise SystemExit(f"{backend} fell back to TF-IDF: {model.fallback['reason']}")
-    try:
-        import torch
+    if backend != "tfidf":  # importing torch alone costs ~300 MB; the TF-IDF service never does
+        try:
+            import torch
 
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
 
     from training.corpus import load_corpus
     from training.evaluate import _matters, evaluate_bundle
