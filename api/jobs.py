@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from model.errors import ScreenInputError
 
 from . import metrics
+from .callback_policy import CallbackPolicy
 from .db import Database, job_rows, jobs, screenings, utcnow
 
 log = logging.getLogger("decision_screen.jobs")
@@ -390,6 +391,19 @@ class CallbackSender:
                 continue
             payload = {"event": "job.finished", **public(dict(job))}
             error = None
+            # Checked again on what the name resolves to now: a name may change after the job
+            # was accepted. A refusal is final, not retried.
+            refused = CallbackPolicy.from_setting(self.settings.callback_allow).check_resolved(job["callback_url"])
+            if refused:
+                with self.db.write() as conn:
+                    conn.execute(update(jobs).where(jobs.c.id == job["id"]).values(
+                        callback_state="failed", callback_next_at=None,
+                        callback_attempts=job["callback_attempts"] + 1,
+                        callback_last_error=f"refused by the callback policy: {refused}"[:500]))
+                metrics.CALLBACKS.labels("failed").inc()
+                log.warning("job %s: callback to %s refused: %s", job["id"], job["callback_url"], refused)
+                n += 1
+                continue
             try:
                 resp = client.post(job["callback_url"], json=payload,
                                    headers={"User-Agent": "decision-screen/callback", "X-Job-Id": job["id"]})

@@ -51,6 +51,9 @@ class Settings:
     callback_timeout_seconds: float = 5.0
     callback_max_attempts: int = 6
     callback_backoff_seconds: float = 2.0
+    # Host names, *.suffixes and networks callbacks may go to; empty = any host except
+    # link-local/unspecified/multicast/reserved addresses (see api/callback_policy.py).
+    callback_allow: tuple[str, ...] = ()
     key_cache_seconds: float = 5.0
     public_docs: bool = True
     freeze_gc: bool = True  # gc.freeze() after start-up (off in tests, which start many apps per process)
@@ -83,6 +86,8 @@ def from_env() -> Settings:
         record_sync=_bool("DECISION_SCREEN_RECORD_SYNC", False),
         callback_max_attempts=_int("DECISION_SCREEN_CALLBACK_ATTEMPTS", 6),
         callback_backoff_seconds=_float("DECISION_SCREEN_CALLBACK_BACKOFF_SECONDS", 2.0),
+        callback_allow=tuple(h.strip() for h in os.environ.get("DECISION_SCREEN_CALLBACK_ALLOW", "").split(",")
+                             if h.strip()),
         key_cache_seconds=_float("DECISION_SCREEN_KEY_CACHE_SECONDS", 5.0),
         public_docs=_bool("DECISION_SCREEN_PUBLIC_DOCS", True),
     )

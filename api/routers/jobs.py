@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..auth import KeyInfo, require
+from ..callback_policy import CallbackPolicy
 from ..errors import ApiError
 from ..export import build_result_xlsx, result_jsonl, template_csv, template_xlsx
 from ..jobs import create_job, get_job, job_records, new_id, public
@@ -34,7 +35,7 @@ def job_finished(body: JobEvent) -> None:  # pragma: no cover - documentation on
     pass
 
 
-def _check_callback(url: str | None) -> str | None:
+def _check_callback(url: str | None, settings) -> str | None:
     if url is None or not url.strip():
         return None
     url = url.strip()
@@ -42,6 +43,10 @@ def _check_callback(url: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise ApiError(422, "bad_callback_url", "回调地址应为 http(s)://… 的完整网址",
                        "callback_url must be a full http(s):// URL", "callback_url")
+    problem = CallbackPolicy.from_setting(settings.callback_allow).check_url(url)
+    if problem:
+        raise ApiError(422, "callback_url_not_allowed", "回调地址不在允许范围内 (见 DECISION_SCREEN_CALLBACK_ALLOW)",
+                       f"callback_url not allowed: {problem}", "callback_url")
     return url
 
 
@@ -97,7 +102,7 @@ def create_job_endpoint(
     key: KeyInfo = Depends(require("jobs")),
 ) -> JSONResponse:
     ctx = ctx_of(request)
-    url = _check_callback(callback_url)
+    url = _check_callback(callback_url, ctx.settings)
     profile = profile.strip() or None if profile else None
     # The body limit middleware has already capped the request; read at most one byte past the
     # file limit to tell an oversized file from a full-sized one.

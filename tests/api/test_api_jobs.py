@@ -325,3 +325,34 @@ def test_a_job_that_keeps_failing_is_marked_failed_not_retried_for_ever(service_
     assert done["status"] == "failed" and done["error"]["code"] == "job_failed"
     r = svc.client.get(f"/api/v1/jobs/{job['id']}/result", headers=svc.headers)
     assert r.status_code == 409
+
+
+def test_a_callback_to_a_link_local_address_is_refused_when_the_job_is_created(service):
+    r = upload(service, "m.csv", csv_bytes(SAMPLE), callback_url="http://169.254.169.254/latest/meta-data/")
+    assert r.status_code == 422
+    assert r.json()["code"] == "callback_url_not_allowed" and r.json()["field"] == "callback_url"
+
+
+def test_the_callback_allow_list_limits_where_callbacks_may_go(service_with):
+    svc = service_with(callback_allow=("oa.example.gov.cn", "*.intra.example"))
+    refused = upload(svc, "m.csv", csv_bytes(SAMPLE), callback_url="http://elsewhere.example/hook")
+    assert refused.status_code == 422 and "allow-list" in refused.json()["message_en"]
+    for url in ("https://oa.example.gov.cn/hook", "http://screening.intra.example:8080/hook"):
+        assert upload(svc, "m.csv", csv_bytes(SAMPLE), callback_url=url).status_code == 202, url
+
+
+def test_a_name_that_now_resolves_to_link_local_is_refused_at_send_time_without_retries(service_with, monkeypatch):
+    from api import callback_policy
+
+    monkeypatch.setattr(callback_policy, "_system_resolver", lambda host: ["169.254.169.254"])
+    svc = service_with(callback_max_attempts=5, callback_backoff_seconds=0.05)
+    job = upload(svc, "m.csv", csv_bytes(SAMPLE), callback_url="http://hooks.rebound.example/hook").json()
+    assert svc.wait_job(job["id"])["status"] == "done"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        cb = svc.client.get(f"/api/v1/jobs/{job['id']}", headers=svc.headers).json()["callback"]
+        if cb["state"] == "failed":
+            break
+        time.sleep(0.05)
+    assert cb["state"] == "failed" and cb["attempts"] == 1
+    assert "refused by the callback policy" in cb["last_error"] and "169.254.169.254" in cb["last_error"]
