@@ -232,6 +232,16 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _callback_once(svc, job_id: str, state: str, timeout: float = 15.0) -> dict:
+    """The job's callback block once it reaches `state` (or the last one seen at the deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cb = svc.client.get(f"/api/v1/jobs/{job_id}", headers=svc.headers).json()["callback"]
+        if cb["state"] == state or time.monotonic() > deadline:
+            return cb
+        time.sleep(0.05)
+
+
 def test_callback_is_retried_until_delivered_without_blocking_the_job(service):
     handler = type("Receiver", (_Receiver,), {"received": [], "fail_first": 1})
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -241,12 +251,7 @@ def test_callback_is_retried_until_delivered_without_blocking_the_job(service):
         job = upload(service, "m.csv", csv_bytes(SAMPLE), callback_url=url).json()
         done = service.wait_job(job["id"])
         assert done["status"] == "done"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            state = service.client.get(f"/api/v1/jobs/{job['id']}", headers=service.headers).json()["callback"]
-            if state["state"] == "sent":
-                break
-            time.sleep(0.05)
+        state = _callback_once(service, job["id"], "sent")
         assert state == {"url": url, "state": "sent", "attempts": 2, "last_error": None}
         first, second = handler.received
         assert first["event"] == second["event"] == "job.finished"
@@ -261,12 +266,7 @@ def test_callback_to_a_dead_receiver_gives_up_after_the_attempts(service_with, u
     url = f"http://127.0.0.1:{unused_port}/nobody-listens"
     job = upload(svc, "m.csv", csv_bytes(SAMPLE), callback_url=url).json()
     assert svc.wait_job(job["id"])["status"] == "done"  # the dead receiver never held the job up
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        cb = svc.client.get(f"/api/v1/jobs/{job['id']}", headers=svc.headers).json()["callback"]
-        if cb["state"] == "failed":
-            break
-        time.sleep(0.05)
+    cb = _callback_once(svc, job["id"], "failed")
     assert cb["state"] == "failed" and cb["attempts"] == 3 and "Connect" in cb["last_error"]
 
 
@@ -348,11 +348,6 @@ def test_a_name_that_now_resolves_to_link_local_is_refused_at_send_time_without_
     svc = service_with(callback_max_attempts=5, callback_backoff_seconds=0.05)
     job = upload(svc, "m.csv", csv_bytes(SAMPLE), callback_url="http://hooks.rebound.example/hook").json()
     assert svc.wait_job(job["id"])["status"] == "done"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        cb = svc.client.get(f"/api/v1/jobs/{job['id']}", headers=svc.headers).json()["callback"]
-        if cb["state"] == "failed":
-            break
-        time.sleep(0.05)
+    cb = _callback_once(svc, job["id"], "failed")
     assert cb["state"] == "failed" and cb["attempts"] == 1
     assert "refused by the callback policy" in cb["last_error"] and "169.254.169.254" in cb["last_error"]
