@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Self
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from api.process import stop, wait_until_ready  # noqa: E402  (after the path, when run as a script)
 RESULTS = ROOT / "bench" / "results" / "http.json"
 TITLES = [
     "关于调整城区居民生活用水价格的实施方案", "全市国土空间总体规划(2021-2035年)", "关于召开全市安全生产工作会议的通知",
@@ -63,25 +65,16 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Self:
-        import httpx
 
         env = self.env = {**os.environ, "DECISION_SCREEN_VAR": str(self.var_dir)}
         with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "model.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--workers", str(self.workers)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit(f"server not ready:\n{self.log.read_text()[-3000:]}")
+        try:
+            wait_until_ready(self.proc, self.base, self.log, timeout=120, poll=0.2)
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         key_file = self.var_dir / "local_api_key.txt"
         if key_file.exists():
             self.key = key_file.read_text().strip()
@@ -92,12 +85,7 @@ class Server:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc, grace=30)
 
 
 # -- load generators -----------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from api.process import stop, wait_until_ready
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("DATABASE_URL_TEST", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -293,25 +295,17 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> None:
-        import httpx
 
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as fh:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "model.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        raise RuntimeError(f"server not ready after {timeout}s:\n{self.log.read_text()[-3000:]}")
+        try:
+            wait_until_ready(self.proc, self.base, self.log, timeout)
+        except RuntimeError:
+            self.kill()
+            raise
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown code runs."""
@@ -320,13 +314,7 @@ class ServerProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop(self.proc)
 
 
 @pytest.fixture

@@ -15,11 +15,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from api.process import stop, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("DECISION_SCREEN_CHROMIUM", "/usr/bin/chromium"))
@@ -106,28 +107,10 @@ def web_server(tmp_path_factory) -> WebServer:
         proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("web_ui_server.py")), "--port",
                                  str(port)], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     try:
-        import httpx
-
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"web server exited with {proc.returncode}:\n{srv.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{srv.base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"web server not ready after 90 s:\n{srv.log.read_text()[-3000:]}")
-            time.sleep(0.1)
+        wait_until_ready(proc, srv.base, srv.log, timeout=90)
         yield srv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 # -- the browser ---------------------------------------------------------------------------------
