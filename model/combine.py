@@ -2,8 +2,9 @@
 
 Rules speak for the law: a surviving exclusion or a strong enumeration / threshold hit
 stands, unless the model leans far enough the other way (thresholds chosen out of fold and
-carried in the model card), in which case the matter goes to the review band for a person. Where the rules are weak or silent, the model
-decides, with a review band around its threshold chosen on validation data."""
+carried in the model card), in which case the matter goes to the review band for a person.
+Where the rules are weak or silent, the model decides, with a review band around its
+threshold chosen on validation data."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,7 +6,6 @@ the rest) → out-of-fold probabilities on the training pool → choose the revi
 against the rules alone → write the artefact, its model card (with sha256) and the reports."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import time
@@ -77,33 +76,38 @@ def choose_c(records: list[Record], groups: list[str]) -> tuple[float, dict]:
     return best, {"log_loss_by_C": {str(k): round(v, 4) for k, v in scores.items()}, "C": best}
 
 
+def _verdict_scores(records: list[Record], probs: np.ndarray, band: tuple[float, float],
+                    disagreement: tuple[float, float] | None = None) -> tuple[float, float, float]:
+    """(F1 of automatic "major" verdicts, recall of major counting review as caught, review
+    rate) of the combined system on these records."""
+    from .evaluate import combined_verdicts
+
+    y = _labels(records)
+    n_major = max(int((y == 1).sum()), 1)
+    v = np.array(combined_verdicts(records, probs, band, disagreement))
+    auto = v == "major"
+    tp = (auto & (y == 1)).sum()
+    prec, rec = tp / max(auto.sum(), 1), tp / n_major
+    f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+    flagged = ((v != "not_major") & (y == 1)).sum() / n_major
+    return float(f1), float(flagged), float((v == "review").mean())
+
+
 def choose_band(records: list[Record], probs: np.ndarray) -> tuple[tuple[float, float], dict]:
     """Review band on out-of-fold results of the combined system (rules + model), never on test.
     lo: the highest value that keeps recall of major (major or review) at ≥ 0.97 — below it the
     model may say "not major" on its own. hi: the value that then maximises F1 of automatic
     "major" verdicts (ties go to the narrower band, fewer items for a person)."""
-    from .evaluate import combined_verdicts
-
-    y = _labels(records)
     grid = np.round(np.arange(0.02, 0.99, 0.02), 2)
     best_lo = float(grid[0])
     for lo in grid:
-        v = combined_verdicts(records, probs, (float(lo), 0.99))
-        flagged = np.array([x != "not_major" for x in v])
-        recall = (flagged & (y == 1)).sum() / max((y == 1).sum(), 1)
-        if recall >= RECALL_TARGET:
+        if _verdict_scores(records, probs, (float(lo), 0.99))[1] >= RECALL_TARGET:
             best_lo = float(lo)
     best = (-1.0, 0.0, 0.99)
     for hi in grid:
         if hi <= best_lo:
             continue
-        v = np.array(combined_verdicts(records, probs, (best_lo, float(hi))))
-        auto = v == "major"
-        tp = (auto & (y == 1)).sum()
-        prec = tp / max(auto.sum(), 1)
-        rec = tp / max((y == 1).sum(), 1)
-        f1 = 2 * prec * rec / max(prec + rec, 1e-9)
-        review = float((v == "review").mean())
+        f1, _, review = _verdict_scores(records, probs, (best_lo, float(hi)))
         if (f1, -review) > (best[0], -best[1]):
             best = (f1, review, float(hi))
     band = (best_lo, best[2])
@@ -115,41 +119,27 @@ def choose_band(records: list[Record], probs: np.ndarray) -> tuple[tuple[float, 
 def choose_disagreement(records: list[Record], probs: np.ndarray, band: tuple[float, float]
                         ) -> tuple[tuple[float, float], dict]:
     """How far the model must lean against a clear rule answer before a person looks, chosen on
-    out-of-fold results (never on test). major_below: the value that maximises F1 of automatic
-    "major" verdicts among those keeping recall (major or review) ≥ 0.97; exclusion_above: the
-    highest value that still keeps that recall. Ties go to fewer items for review."""
-    from .evaluate import combined_verdicts
-
-    y = _labels(records)
-    n_major = max(int((y == 1).sum()), 1)
-
-    def score(dis: tuple[float, float]) -> tuple[float, float, float]:
-        v = np.array(combined_verdicts(records, probs, band, dis))
-        auto = v == "major"
-        tp = (auto & (y == 1)).sum()
-        prec, rec = tp / max(auto.sum(), 1), tp / n_major
-        f1 = 2 * prec * rec / max(prec + rec, 1e-9)
-        flagged = ((v != "not_major") & (y == 1)).sum() / n_major
-        return float(f1), float(flagged), float((v == "review").mean())
-
-    exclusion_above = 0.92
+    out-of-fold results (never on test). exclusion_above: the highest value that keeps recall
+    (major or review) ≥ 0.97; major_below: then the value that maximises F1 of automatic
+    "major" verdicts among those keeping that recall. Ties go to fewer items for review."""
+    exclusion_above = 0.5
     for ex in np.round(np.arange(0.96, 0.49, -0.02), 2):
         exclusion_above = float(ex)
-        if score((0.08, exclusion_above))[1] >= RECALL_TARGET:
+        if _verdict_scores(records, probs, band, (0.08, exclusion_above))[1] >= RECALL_TARGET:
             break
     best = None
     for mb in np.round(np.arange(0.02, 0.52, 0.02), 2):
-        f1, flagged, review = score((float(mb), exclusion_above))
+        f1, flagged, review = _verdict_scores(records, probs, band, (float(mb), exclusion_above))
         if flagged < RECALL_TARGET:
             continue
         if best is None or (round(f1, 4), -review) > (round(best[0], 4), -best[2]):
             best = (f1, flagged, review, float(mb))
     major_below = best[3] if best else 0.08
-    dis = (major_below, exclusion_above)
-    f1, flagged, review = score(dis)
-    return dis, {"major_below": major_below, "exclusion_above": exclusion_above,
-                 "oof_f1_auto_major": round(f1, 4), "oof_recall_major_or_review": round(flagged, 4),
-                 "oof_review_rate": round(review, 4), "chosen_on": "out-of-fold, training pool"}
+    f1, flagged, review = _verdict_scores(records, probs, band, (major_below, exclusion_above))
+    return (major_below, exclusion_above), {
+        "major_below": major_below, "exclusion_above": exclusion_above, "oof_f1_auto_major": round(f1, 4),
+        "oof_recall_major_or_review": round(flagged, 4), "oof_review_rate": round(review, 4),
+        "chosen_on": "out-of-fold, training pool"}
 
 
 def corpus_digest(records: list[Record]) -> str:
