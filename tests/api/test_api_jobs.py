@@ -242,7 +242,12 @@ def _callback_once(svc, job_id: str, state: str, timeout: float = 15.0) -> dict:
         time.sleep(0.05)
 
 
-def test_callback_is_retried_until_delivered_without_blocking_the_job(service):
+# Loopback is refused by default (api/callback_policy.py): the receivers below are let in on purpose.
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+
+
+def test_callback_is_retried_until_delivered_without_blocking_the_job(service_with):
+    service = service_with(callback_allow=LOOPBACK)
     handler = type("Receiver", (_Receiver,), {"received": [], "fail_first": 1})
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -262,7 +267,7 @@ def test_callback_is_retried_until_delivered_without_blocking_the_job(service):
 
 
 def test_callback_to_a_dead_receiver_gives_up_after_the_attempts(service_with, unused_port):
-    svc = service_with(callback_max_attempts=3, callback_backoff_seconds=0.05)
+    svc = service_with(callback_max_attempts=3, callback_backoff_seconds=0.05, callback_allow=LOOPBACK)
     url = f"http://127.0.0.1:{unused_port}/nobody-listens"
     job = upload(svc, "m.csv", csv_bytes(SAMPLE), callback_url=url).json()
     assert svc.wait_job(job["id"])["status"] == "done"  # the dead receiver never held the job up

@@ -12,7 +12,8 @@ def test_link_local_unspecified_and_multicast_addresses_are_never_callback_targe
     assert OPEN.check_url(url)
 
 
-@pytest.mark.parametrize("url", ["http://10.2.3.4/hook", "http://127.0.0.1:9000/hook", "https://oa.example.gov.cn/x"])
+@pytest.mark.parametrize("url", ["http://10.2.3.4/hook", "http://192.168.1.20:9000/hook", "http://[fd12:3456::1]/x",
+                                 "https://oa.example.gov.cn/x"])
 def test_intranet_and_named_hosts_are_allowed_without_an_allow_list(url):
     assert OPEN.check_url(url) is None
 
