@@ -55,6 +55,8 @@ def _rec(**kw):
     ({"procedures": {"风险评估": True, "公众参与": True}}, "code-point order"),
     ({"source_type": "written", "declared_by_issuer": True}, "declared_by_issuer"),
     ({"id": "bad id"}, "id"),
+    ({"source_type": "written", "issuer_claim": "major"}, "issuer_claim"),
+    ({"found_in": "newspaper"}, "found_in"),
 ])
 def test_bad_records_are_named(tmp_path, bad, needle):
     d = tmp_path / "items"
@@ -80,3 +82,36 @@ def test_datasheet_counts_what_is_there(corpus):
     sheet = datasheet(records)
     assert f"- items: {len(records)}" in sheet
     assert "By province" in sheet and "By level" in sheet
+
+
+def test_a_derived_item_must_point_at_a_real_original_with_the_same_label(tmp_path):
+    d = tmp_path / "items"
+    d.mkdir()
+    orig = _rec(id="a-0001", source_type="document", issuer="某市人民政府", year=2024,
+                source_url="https://www.example.gov.cn/a.html")
+    same = _rec(id="a-0002", title="制定某市国土空间总体规划", source_type="document", issuer="某市人民政府",
+                year=2024, source_url="https://www.example.gov.cn/a.html", derived_from="a-0001")
+    flipped = dict(same, id="a-0003", title="2027年某市国土空间总体规划", label="not_major",
+                   exclusion="routine", reason="测试用")
+    dangling = dict(same, id="a-0004", title="某市国土空间总体规划编制", derived_from="a-9999")
+    (d / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (orig, same, flipped, dangling))
+                               + "\n", encoding="utf-8")
+    _, problems = load_corpus(d, strict=False)
+    text = "\n".join(map(str, problems))
+    assert "a-0003" in text and "keeps its original's label" in text
+    assert "a-0004" in text and "not a corpus id" in text
+    assert "a-0002" not in text
+
+
+def test_a_derived_item_shares_its_originals_split_group():
+    from training.split import groups_for
+    attrs = {a: False for a in ("technical", "stability_risk", "market_entities", "price_utility",
+                                "public_interest", "land_relocation")}
+    orig = Record(id="w-0001", title="某县农村厕所改造三年行动方案", label="major", source_type="written",
+                  level="county", attributes=attrs, hard_case=False)
+    other = Record(id="w-0002", title="关于召开全县安全生产会议的通知", label="not_major", source_type="written",
+                   level="county", attributes=attrs, hard_case=False, exclusion="routine", reason="会议通知")
+    derived = Record(id="w-0003", title="制定农厕改造行动计划", label="major", source_type="written",
+                     level="county", attributes=attrs, hard_case=False, derived_from="w-0001")
+    groups = groups_for([orig, other, derived])
+    assert groups[2] == groups[0] != groups[1]

@@ -28,6 +28,8 @@ Category = Literal["public_policy", "plan", "resources", "construction", "catch_
 Exclusion = Literal["legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
                     "individual_act", "statutory_procedure", "foreign_affairs", "normative_document",
                     "confidential", "routine"]
+FoundIn = Literal["executive_meeting", "party_government_meeting", "department_meeting", "livelihood_list",
+                  "work_report", "predisclosure", "hearing_notice", "risk_notice", "other"]
 HardType = Literal["emergency_plan", "normative_doc", "price", "school_layout", "land_compensation",
                    "town_small_works", "festival", "budget", "other"]
 PROCEDURE_KEYS = ("公众参与", "听证", "专家论证", "风险评估", "合法性审查", "集体讨论决定", "公平竞争审查",
@@ -69,6 +71,15 @@ class Record(BaseModel):
     # The issuer itself published this document-sourced matter as a 重大行政决策 (pre-disclosure,
     # consultation or hearing under its 重大行政决策 column): the label is the issuer's, not ours.
     declared_by_issuer: bool = False
+    # The issuer's own claim, kept beside our label rather than as it: "major" where the issuer
+    # itself presented the matter as a 重大行政决策 (catalogue item, its 重大行政决策 column).
+    issuer_claim: Literal["major"] | None = None
+    # Where on the issuer's pages the matter was named (a meeting record, a 民生实事 list …).
+    found_in: FoundIn | None = None
+    # A mirror the page was actually read at, when source_url is the official page it copies.
+    read_at: str | None = None
+    # A proposal-style restatement of another corpus item (its id): same facts, same label.
+    derived_from: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "Record":
@@ -86,6 +97,10 @@ class Record(BaseModel):
             raise ValueError("a hard case needs a reason")
         if self.declared_by_issuer and (self.source_type != "document" or self.label != "major"):
             raise ValueError("declared_by_issuer marks a major document-sourced record only")
+        if self.issuer_claim and self.source_type not in ("catalogue", "document"):
+            raise ValueError("issuer_claim records a real issuer's own claim: catalogue or document only")
+        if self.source_type == "catalogue" and self.issuer_claim != "major" and "issuer_claim" in self.model_fields_set:
+            raise ValueError("a catalogue item is the issuer's claim that the matter is major")
         if self.procedures:
             unknown = set(self.procedures) - set(PROCEDURE_KEYS)
             if unknown:
@@ -171,6 +186,18 @@ def load_corpus(directory: Path = CORPUS_DIR, strict: bool = True,
             seen_ids[rec.id] = f"{path.name}:{n}"
             seen_titles[key] = rec.id
             records.append(rec)
+    known = {r.id: r for r in records}
+    for rec in records:
+        if rec.derived_from is None:
+            continue
+        orig = known.get(rec.derived_from)
+        if orig is None:
+            problems.append(CorpusProblem(rec.id, 0, f"derived_from {rec.derived_from} is not a corpus id"))
+        elif orig.derived_from is not None:
+            problems.append(CorpusProblem(rec.id, 0, f"derived_from {rec.derived_from} is itself derived"))
+        elif (orig.label, orig.issuer, orig.profile) != (rec.label, rec.issuer, rec.profile):
+            problems.append(CorpusProblem(rec.id, 0, f"a derived item keeps its original's label, issuer and profile "
+                                                     f"({rec.derived_from})"))
     if strict and problems:
         raise ValueError("corpus problems:\n" + "\n".join(str(p) for p in problems[:50]))
     return records, problems
@@ -192,6 +219,9 @@ def datasheet(records: list[Record]) -> str:
         f"- issuer-declared major decisions (documents the issuer itself published as 重大行政决策): "
         f"{sum(r.declared_by_issuer for r in records)} from "
         f"{len({r.issuer for r in records if r.declared_by_issuer})} issuers\n"
+        f"- issuer's own claim recorded (issuer_claim = major): "
+        f"{sum(r.issuer_claim == 'major' for r in records)}\n"
+        f"- proposal-style items derived from a real original: {sum(bool(r.derived_from) for r in records)}\n"
         f"- with a description: {sum(bool(r.description) for r in records)}\n"
         f"- hard cases: {sum(r.hard_case for r in records)}\n",
         table("By label", Counter(r.label for r in records), "label"),
@@ -201,6 +231,8 @@ def datasheet(records: list[Record]) -> str:
         table("By year", Counter(r.year or "(none)" for r in records), "year"),
         table("By exclusion type (not_major)", Counter(r.exclusion for r in records if r.exclusion), "exclusion"),
         table("By hard-case type", Counter(r.hard_type for r in records if r.hard_case), "hard_type"),
+        table("By where the matter was found (found_in)", Counter(r.found_in for r in records if r.found_in),
+              "found_in"),
         table("By profile the label assumes", Counter(r.profile for r in records), "profile"),
         table("Attributes marked true", Counter(a for r in records for a in ATTRIBUTES
                                                 if getattr(r.attributes, a)), "attribute"),

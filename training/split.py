@@ -2,7 +2,7 @@
 
 Real items are grouped by issuer, so no issuer is in both train and test. Written items have
 no issuer; they are grouped by near-duplicate clusters (character 1-3-gram cosine ≥ 0.6), so a
-reworded twin never sits on the other side. The test split is decided by a hash of the group
+reworded twin never sits on the other side; a derived (proposal-style) item follows its original. The test split is decided by a hash of the group
 key: stable while the corpus grows, and never chosen by looking at results."""
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ def groups_for(records: list[Record]) -> list[str]:
         for k, i in enumerate(idx):
             root = idx[_find(parent, k)]
             groups[i] = f"cluster:{records[root].id}"
+    # A proposal-style restatement sits wherever its original sits, so the two never straddle
+    # train and test (a written original has no issuer to share).
+    position = {r.id: i for i, r in enumerate(records)}
+    for i, r in enumerate(records):
+        if r.derived_from in position:
+            groups[i] = groups[position[r.derived_from]]
     return groups
 
 
