@@ -1,7 +1,9 @@
 """Evaluation on the fixed test split: the model and the combined system against the rules alone.
 
 `decision-screen evaluate` re-scores the shipped artefact; `train` calls the same code right
-after fitting. Reports go to training/reports/ (metrics.json, metrics.md, calibration.png)."""
+after fitting. Beside the test split, every report carries the real validation data
+(training/realdev.py; skipped with a note when the file is absent). Reports go to
+training/reports/ (metrics.json, metrics.md, calibration.png, calibration_real_dev.png)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +20,7 @@ from model.rules import evaluate as evaluate_rules
 from model.screener import Screener
 
 from .corpus import Record
+from .realdev import plot_reliability, real_dev_md, real_dev_report
 
 REPORT_DIR = Path(__file__).resolve().parent / "reports"
 ATTR_PROCEDURE = {"price_utility": "听证", "technical": "专家论证", "stability_risk": "风险评估",
@@ -266,16 +269,33 @@ Calibration of P(major) on test: ECE {report['calibration']['ece']:.3f}, Brier {
 """
 
 
+def add_real_dev(report: dict, model, path: Path | str | None = None) -> dict:
+    """Attach the real-dev section and its headline numbers to a test-split report."""
+    rd = real_dev_report(model, path)
+    report["real_dev"] = rd
+    if "skipped" in rd:
+        report["summary"]["real_dev"] = {"skipped": rd["skipped"]}
+    else:
+        report["summary"]["real_dev"] = {
+            "items": rd["items"], **{name: m["summary"] for name, m in rd["systems"].items()},
+            "calibration": {k: {"ece": rd["calibration"][k]["ece"], "brier": rd["calibration"][k]["brier"]}
+                            for k in ("model", "answer")} if "calibration" in rd else None}
+    return report
+
+
 def write_reports(report: dict, directory: Path | None = None) -> Path:
     directory = directory or REPORT_DIR
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    (directory / "metrics.md").write_text(_md(report), encoding="utf-8")
+    md = _md(report) + (real_dev_md(report["real_dev"]) if "real_dev" in report else "")
+    (directory / "metrics.md").write_text(md, encoding="utf-8")
     _plot_calibration(report, directory / "calibration.png")
+    if "calibration" in report.get("real_dev", {}):
+        plot_reliability(report["real_dev"], directory / "calibration_real_dev.png")
     return directory
 
 
-def evaluate_shipped(report_dir: Path | None = None) -> dict:
+def evaluate_shipped(report_dir: Path | None = None, real_dev: Path | str | None = None) -> dict:
     from model.learned import load_default
 
     from .corpus import load_corpus
@@ -285,5 +305,6 @@ def evaluate_shipped(report_dir: Path | None = None) -> dict:
     records, _ = load_corpus()
     train_idx, test_idx, _ = split(records)
     report = evaluate_bundle(model, [records[i] for i in test_idx], pool_size=len(train_idx))
+    add_real_dev(report, model, real_dev)
     write_reports(report, report_dir)
     return report
