@@ -26,6 +26,8 @@ SCREENINGS = Counter("decision_screen_screenings_total", "Matters screened, by s
 RECORDS_WRITTEN = Counter("decision_screen_records_written_total", "Screening records committed by the writer")
 RECORD_WRITE_ERRORS = Counter("decision_screen_record_write_errors_total",
                               "Failed attempts to commit a batch of screening records (retried)")
+RECORDS_SET_ASIDE = Counter("decision_screen_records_set_aside_total",
+                            "Screening records the database refused, kept in var/rejected-records.jsonl instead")
 RECORD_QUEUE = Gauge("decision_screen_record_queue_depth", "Screening records waiting to be written",
                      multiprocess_mode="livesum")
 JOB_ROWS = Counter("decision_screen_job_rows_total", "Job rows screened")

@@ -3,7 +3,12 @@ background thread in batches, so the hot path never waits on a database write (a
 single writer is not fought over by every request).
 
 Records are never dropped: the queue is bounded, and when it is full the request waits for
-room (back-pressure) instead of discarding; a failed batch is retried until it commits.
+room (back-pressure) instead of discarding. A batch that fails while the database is
+unreachable is retried with backoff until it commits. A batch that fails while the database
+answers holds a record the database refuses (a value it cannot store): the batch is then
+written one record at a time, the good ones are committed, and each refused one is set aside
+in var/rejected-records.jsonl (mode 0600: records hold what callers sent) and counted in
+decision_screen_records_set_aside_total, so one bad record never holds up the queue.
 Stopping flushes everything. Records still queued at the instant of a hard kill (at most
 `record_flush_seconds` worth) are the one thing this trades away; set
 DECISION_SCREEN_RECORD_SYNC=1 to commit each record before its answer is sent instead."""
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -24,6 +30,7 @@ from .db import Database, RawJSON, screenings, utcnow
 
 log = logging.getLogger("decision_screen.recorder")
 _STOP = object()
+REJECTED_FILE = "rejected-records.jsonl"
 
 
 class Recorder:
@@ -132,21 +139,67 @@ class Recorder:
     def _write(self, items: list[dict]) -> None:
         self._inflight = items
         delay = 0.05
-        while True:
+        rest = items
+        while rest:
             try:
-                self._insert(items)
+                self._insert(rest)
+                self._done(rest, written=True)
                 break
             except Exception:
                 metrics.RECORD_WRITE_ERRORS.inc()
-                log.exception("writing %d screening records failed; retrying in %.2fs", len(items), delay)
+                if self._reachable():
+                    # The database answers, so something in the batch is refused: find it.
+                    rest = self._write_one_by_one(rest)
+                    self._inflight = rest
+                    if not rest:
+                        break
+                log.exception("writing %d screening records failed (database unreachable?); retrying in %.2fs",
+                              len(rest), delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self._inflight = []
-        metrics.RECORDS_WRITTEN.inc(len(items))
+
+    def _write_one_by_one(self, items: list[dict]) -> list[dict]:
+        """Commit each record alone; set aside those the database refuses. Returns the records
+        not yet handled when the database stops answering (to be retried as a batch)."""
+        for i, rec in enumerate(items):
+            for attempt in (1, 2):  # a second try, so a passing hiccup never sets a record aside
+                try:
+                    self._insert([rec])
+                    self._done([rec], written=True)
+                    break
+                except Exception as exc:
+                    if not self._reachable():
+                        return items[i:]
+                    if attempt == 2:
+                        self._set_aside(rec, exc)
+        return []
+
+    def _done(self, items: list[dict], written: bool) -> None:
+        if written:
+            metrics.RECORDS_WRITTEN.inc(len(items))
         metrics.RECORD_QUEUE.dec(len(items))
         with self._lock:
             for r in items:
                 self._pending.discard(r["id"])
+
+    def _reachable(self) -> bool:
+        try:
+            self.db.ping()
+            return True
+        except Exception:
+            return False
+
+    def _set_aside(self, rec: dict, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        path = self.var_dir / REJECTED_FILE
+        try:
+            _append_private(path, [{"refused_at": utcnow().isoformat(), "error": error, "record": _plain(rec)}])
+        except Exception:
+            log.exception("could not keep the refused screening record %s in %s", rec.get("id"), path)
+        metrics.RECORDS_SET_ASIDE.inc()
+        self._done([rec], written=False)
+        log.error("screening record %s refused by the database (%s): set aside in %s", rec.get("id"), error, path)
 
     def _insert(self, items: list[dict]) -> None:
         try:
@@ -174,10 +227,20 @@ class Recorder:
                 left.append(item)
         if not left:
             return
-        self.var_dir.mkdir(parents=True, exist_ok=True)
         path = self.var_dir / f"unwritten-records-{utcnow():%Y%m%dT%H%M%S}.jsonl"
-        with path.open("a", encoding="utf-8") as fh:
-            for r in left:
-                plain = {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in r.items()}
-                fh.write(json.dumps(plain, ensure_ascii=False, default=str) + "\n")
+        _append_private(path, [_plain(r) for r in left])
         log.error("database unreachable at shutdown: %d screening records saved to %s", len(left), path)
+
+
+def _plain(rec: dict) -> dict:
+    return {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in rec.items()}
+
+
+def _append_private(path: Path, lines: list[dict]) -> None:
+    """Append JSON lines to a file only the service's user can read (records hold what callers sent)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there already, made under another umask
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
