@@ -69,7 +69,7 @@ class Server:
         env = self.env = {**os.environ, "DECISION_SCREEN_VAR": str(self.var_dir)}
         with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "model.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                [sys.executable, "-m", "decision_screen", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--workers", str(self.workers)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_ready(self.proc, self.base, self.log, timeout=120, poll=0.2)
@@ -79,7 +79,7 @@ class Server:
         if key_file.exists():
             self.key = key_file.read_text().strip()
         else:  # a DATABASE_URL that already had keys: make one for the run
-            out = subprocess.run([sys.executable, "-m", "model.cli", "keys", "create", "--name", "bench",
+            out = subprocess.run([sys.executable, "-m", "decision_screen", "keys", "create", "--name", "bench",
                                   "--scope", "admin"], cwd=ROOT, env=self.env, capture_output=True, text=True, check=True)
             self.key = out.stdout.strip().splitlines()[-1]
         return self

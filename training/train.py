@@ -14,10 +14,10 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from model.estimators import AttributeHeads, MajorClassifier, Precedents, TextFeatures
 from model.learned import ARTIFACT_DIR, sha256_file
+from model.learned.tfidf import ARTIFACT_FILE, TfidfModel
+from model.learned.tfidf_estimators import AttributeHeads, MajorClassifier, Precedents, TextFeatures
 from model.rulebook import ATTRIBUTES
-from model.tfidf_model import ARTIFACT_FILE, TfidfModel
 
 from .corpus import CORPUS_DIR, Record, load_corpus
 from .split import grouped_folds, split

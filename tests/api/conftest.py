@@ -299,7 +299,7 @@ class ServerProcess:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as fh:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "model.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "decision_screen", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT)
         try:
             wait_until_ready(self.proc, self.base, self.log, timeout)

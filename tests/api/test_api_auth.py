@@ -95,7 +95,7 @@ def test_a_revoked_key_stops_working(service):
 
 
 def _cli(settings, *args):
-    from model.cli import app
+    from decision_screen.cli import app
 
     env = {"DATABASE_URL": settings.db_url, "DECISION_SCREEN_VAR": str(settings.var_dir)}
     return CliRunner().invoke(app, list(args), env=env)

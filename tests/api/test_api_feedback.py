@@ -63,7 +63,7 @@ def test_feedback_on_an_unknown_screening_is_404(service):
 
 
 def _export(settings, *args):
-    from model.cli import app
+    from decision_screen.cli import app
 
     env = {"DATABASE_URL": settings.db_url, "DECISION_SCREEN_VAR": str(settings.var_dir)}
     return CliRunner().invoke(app, ["export-feedback", *args], env=env)

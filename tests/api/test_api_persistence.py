@@ -34,7 +34,7 @@ def test_migrating_twice_and_from_three_processes_at_once_is_safe(db, another_db
 
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DATABASE_URL": another_db_url, "DECISION_SCREEN_VAR": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-m", "model.cli", "migrate"], cwd=root, env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", "decision_screen", "migrate"], cwd=root, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
     outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs

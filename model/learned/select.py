@@ -1,78 +1,30 @@
-"""The learned model's slot in the pipeline.
-
-The combiner talks to anything with this interface; `training/` builds the default
-artefact (TF-IDF + calibrated linear model, attribute heads, nearest precedents) and
-`load_default()` finds it. Without an artefact the rules answer alone and say so."""
+"""Backend choice: which learned model answers (tfidf, transformer or their ensemble), loaded
+from model/artifacts/ after the card check, with a logged fallback to TF-IDF where the
+transformer cannot run here. The only module of the package that knows every backend; the
+backends are imported when chosen, so TF-IDF never pays for torch."""
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
-REBUILD_HINT = "decision-screen train"
-TRANSFORMER_SUBDIR = "transformer"
+from .base import (
+    ARTIFACT_DIR,
+    REBUILD_HINT,
+    TRANSFORMER_SUBDIR,
+    ArtifactError,
+    LearnedModel,
+    TransformerUnavailable,
+    verify_artifact,
+)
+
 BACKENDS = ("tfidf", "transformer", "ensemble")
 BACKEND_ENV = "DECISION_SCREEN_BACKEND"
 # The default is the measured choice of training/reports/backends.md (quality first, within
-# DESIGN.md §7's latency, cold-start and memory targets).
+# the latency, cold-start and memory targets).
 DEFAULT_BACKEND = "tfidf"
 
 log = logging.getLogger("decision_screen.model")
-
-
-class ArtifactError(RuntimeError):
-    """The shipped artefact is missing, altered or unreadable; the message says how to rebuild."""
-
-
-@dataclass
-class Prediction:
-    probability: float
-    attributes: dict[str, float] = field(default_factory=dict)
-    terms: list[tuple[str, float]] = field(default_factory=list)  # phrases that drove the score
-    similar: list[dict] = field(default_factory=list)
-
-
-class LearnedModel(Protocol):
-    version: str
-
-    def predict(self, texts: list[str], k_similar: int = 3) -> list[Prediction]: ...
-
-
-def disagreement_from(card: dict) -> tuple[float, float] | None:
-    """The (major_below, exclusion_above) pair a model card (or ensemble spec) carries, if any."""
-    dis = card.get("rule_disagreement")
-    return (float(dis["major_below"]), float(dis["exclusion_above"])) if dis else None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def verify_artifact(directory: Path = ARTIFACT_DIR, hint: str = REBUILD_HINT) -> dict:
-    """Read the model card and check every file it lists against its sha256; `hint` is the
-    command that rebuilds this artefact, named in every error."""
-    card_path = directory / "model_card.json"
-    if not card_path.exists():
-        raise ArtifactError(f"model card missing: {card_path}; rebuild with `{hint}`")
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    for name, digest in card.get("files", {}).items():
-        path = directory / name
-        if not path.exists():
-            raise ArtifactError(f"model artefact missing: {path}; rebuild with `{hint}`")
-        actual = sha256_file(path)
-        if actual != digest:
-            raise ArtifactError(f"model artefact {path.name} does not match its model card "
-                                f"(sha256 {actual[:12]}… ≠ {digest[:12]}…); rebuild with `{hint}`")
-    return card
 
 
 def _load_card_model(directory: Path, required: bool) -> LearnedModel | None:
@@ -84,11 +36,11 @@ def _load_card_model(directory: Path, required: bool) -> LearnedModel | None:
     card = verify_artifact(directory)
     backend = card.get("backend", "tfidf")
     if backend == "tfidf":
-        from .tfidf_model import TfidfModel
+        from .tfidf import TfidfModel
 
         return TfidfModel.load(directory, card)
     if backend == "transformer":
-        from .transformer_model import TransformerModel
+        from .transformer import TransformerModel
 
         return TransformerModel.load(directory, card)
     raise ArtifactError(f"unknown model backend {backend!r} in {card_path}")
@@ -114,7 +66,8 @@ def load_default(directory: Path = ARTIFACT_DIR, required: bool = False, backend
     name = selected_backend(backend)
     if name == "tfidf":
         return _load_card_model(directory, required)
-    from .transformer_model import EnsembleModel, TransformerModel, TransformerUnavailable
+    from .ensemble import EnsembleModel
+    from .transformer import TransformerModel
 
     sub = directory / TRANSFORMER_SUBDIR
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from .learned import REBUILD_HINT, ArtifactError, Prediction, disagreement_from
+from .base import REBUILD_HINT, ArtifactError, Prediction, disagreement_from
 
 ARTIFACT_FILE = "tfidf_model.joblib"
 _READABLE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
@@ -27,7 +27,7 @@ class TfidfModel:
         self.card = card
 
     @classmethod
-    def load(cls, directory: Path, card: dict) -> "TfidfModel":
+    def load(cls, directory: Path, card: dict) -> TfidfModel:
         path = directory / card.get("artifact", ARTIFACT_FILE)
         try:
             bundle = joblib.load(path)

@@ -1,4 +1,6 @@
-"""The command line: `decision-screen screen|profiles|calendar|…` (Typer).
+"""The command line: `decision-screen screen|profiles|calendar|…` (Typer), with the training and
+service commands joined on. It sits above model/, training/ and api/ in the package tree: it may
+import all three, while model/ imports neither of the others.
 
 Errors a user can cause are one bilingual line on stderr and a non-zero exit code,
 never a traceback. Set DECISION_SCREEN_DEBUG=1 to see tracebacks of our own bugs."""
@@ -18,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import ScreenInputError
+from model.errors import ScreenInputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="重大行政决策事项筛查 / screen proposed matters for major-administrative-decision scope")
@@ -34,7 +36,7 @@ def _fail(exc: ScreenInputError) -> None:
 
 
 def _screener(profile: str | None = None, rules_only: bool = False):
-    from .screener import Screener
+    from model.screener import Screener
 
     return Screener(model=None if rules_only else "default", default_profile=profile or "national")
 
@@ -109,8 +111,8 @@ def screen(
 
 
 def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) -> None:
-    from .duplicates import DuplicateFinder
-    from .fileio import Writer, read_rows
+    from model.duplicates import DuplicateFinder
+    from model.fileio import Writer, read_rows
 
     scr = _screener(profile, rules_only)
     rows = list(read_rows(src))  # structural errors (encoding, columns) raise before any output
@@ -158,14 +160,14 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) ->
     err.print(f"完成 done: {len(rows)} 行 rows → {dst} · 纳入 major {counts['major']} · 不纳入 not_major "
               f"{counts['not_major']} · 待研判 review {counts['review']} · 重复 duplicates {counts['duplicate']} · "
               f"错误 errors {counts['error']}",
-              highlight=False)
+              highlight=False, soft_wrap=True)  # one line whatever the path length
 
 
 @app.command()
 def profiles(name: Optional[str] = typer.Argument(None, help="show one profile in full"),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """List the rule profiles, or show one."""
-    from .rulebook import default_rulebooks
+    from model.rulebook import default_rulebooks
 
     rb = default_rulebooks()
     if name:
@@ -200,7 +202,7 @@ def profiles(name: Optional[str] = typer.Argument(None, help="show one profile i
 def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
              published: Optional[str] = typer.Option(None, "--published", help="actual publication date")) -> None:
     """Key dates of a catalogue year: Q4 collection, publication by 31 March, filing."""
-    from .workdays import catalogue_calendar
+    from model.workdays import catalogue_calendar
 
     try:
         pub = dt.date.fromisoformat(published) if published else None
@@ -213,15 +215,14 @@ def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
 
 
 def _register_optional() -> None:
-    """Commands that live in other packages (training, API) join when those import."""
-    for mod in ("training.cli", "api.cli"):
-        try:
-            module = __import__(mod, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.split(".")[0] in ("training", "api"):
-                continue
-            raise
-        module.register(app)
+    """Commands that live in other packages join here. Both register modules import only typer at
+    module level (their heavy libraries load inside the commands), so the `api` extra is needed
+    only to run the service commands, not to list them."""
+    from api.cli import register as register_service
+    from training.cli import register as register_training
+
+    register_training(app)
+    register_service(app)
 
 
 _register_optional()
