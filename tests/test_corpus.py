@@ -53,7 +53,7 @@ def _rec(**kw):
     ({"exclusion": "routine"}, "cannot carry"),
     ({"procedures": {"开会": True}}, "unknown procedure"),
     ({"procedures": {"风险评估": True, "公众参与": True}}, "code-point order"),
-    ({"source_type": "written", "declared_by_issuer": True}, "declared_by_issuer"),
+    ({"source_type": "written", "declared_by_issuer": True}, "declared_by_issuer"),  # retired: issuer_claim
     ({"id": "bad id"}, "id"),
     ({"source_type": "written", "issuer_claim": "major"}, "issuer_claim"),
     ({"found_in": "newspaper"}, "found_in"),

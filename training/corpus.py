@@ -68,9 +68,6 @@ class Record(BaseModel):
     description: str | None = None
     source_url: str | None = None
     profile: str = "national"
-    # The issuer itself published this document-sourced matter as a 重大行政决策 (pre-disclosure,
-    # consultation or hearing under its 重大行政决策 column): the label is the issuer's, not ours.
-    declared_by_issuer: bool = False
     # The issuer's own claim, kept beside our label rather than as it: "major" where the issuer
     # itself presented the matter as a 重大行政决策 (catalogue item, its 重大行政决策 column).
     issuer_claim: Literal["major"] | None = None
@@ -95,8 +92,6 @@ class Record(BaseModel):
             raise ValueError("a major record cannot carry an exclusion")
         if self.hard_case and not self.reason:
             raise ValueError("a hard case needs a reason")
-        if self.declared_by_issuer and (self.source_type != "document" or self.label != "major"):
-            raise ValueError("declared_by_issuer marks a major document-sourced record only")
         if self.issuer_claim and self.source_type not in ("catalogue", "document"):
             raise ValueError("issuer_claim records a real issuer's own claim: catalogue or document only")
         if self.source_type == "catalogue" and self.issuer_claim != "major" and "issuer_claim" in self.model_fields_set:
@@ -216,11 +211,10 @@ def datasheet(records: list[Record]) -> str:
         f"- items: {len(records)}\n- distinct issuers: {len(issuers)}\n"
         f"- real catalogue items: {sum(r.source_type == 'catalogue' for r in records)} from "
         f"{len({r.issuer for r in records if r.source_type == 'catalogue'})} issuers\n"
-        f"- issuer-declared major decisions (documents the issuer itself published as 重大行政决策): "
-        f"{sum(r.declared_by_issuer for r in records)} from "
-        f"{len({r.issuer for r in records if r.declared_by_issuer})} issuers\n"
-        f"- issuer's own claim recorded (issuer_claim = major): "
-        f"{sum(r.issuer_claim == 'major' for r in records)}\n"
+        f"- documents whose issuer itself presented them as 重大行政决策 (issuer_claim, recorded beside our "
+        f"label): {sum(r.issuer_claim == 'major' and r.source_type == 'document' for r in records)} from "
+        f"{len({r.issuer for r in records if r.issuer_claim == 'major' and r.source_type == 'document'})} issuers, "
+        f"{sum(r.issuer_claim == 'major' and r.label != 'major' for r in records)} of them labelled otherwise\n"
         f"- proposal-style items derived from a real original: {sum(bool(r.derived_from) for r in records)}\n"
         f"- with a description: {sum(bool(r.description) for r in records)}\n"
         f"- hard cases: {sum(r.hard_case for r in records)}\n",
