@@ -31,7 +31,7 @@ def train_cmd(
 
     say = lambda m: typer.echo(m, err=True)  # noqa: E731
     if backend == "transformer":
-        from model.transformer_model import TransformerUnavailable
+        from model.learned import TransformerUnavailable
 
         try:
             from .transformer import train_transformer
