@@ -36,6 +36,17 @@ class RulebookError(ValueError):
     """A rulebook that cannot be used; the message names the file and the entry."""
 
 
+SOURCES_FILE = "sources.yaml"  # the one registry of legal sources, beside the profiles
+
+
+class Article(BaseModel):
+    """One provision the product relies on, in our own words, and whether its number was
+    checked against a text that was read."""
+    model_config = ConfigDict(extra="forbid")
+    says: str
+    verified: bool
+
+
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
@@ -43,6 +54,31 @@ class Source(BaseModel):
     year: int | None = None
     url: str | None = None
     note: str | None = None
+    # Citation detail (model/rulebooks/sources.yaml; completeness is enforced by tests/test_sources.py).
+    name: str | None = None
+    short: str | None = None
+    kind: str | None = None
+    number: str | None = None
+    number_status: Literal["verified", "unverified", "none_published", "not_law"] | None = None
+    promulgated: str | None = None
+    amended: str | None = None
+    in_force: str | None = None
+    url_is_document: bool | None = None
+    read_at: str | None = None
+    verified: bool | None = None
+    articles: dict[str, Article] = Field(default_factory=dict)
+
+    @field_validator("promulgated", "amended", "in_force", mode="before")
+    @classmethod
+    def _date_text(cls, v):
+        # YAML reads 2019-04-20 as a date; a year alone stays a year.
+        return None if v is None else str(v)
+
+    @model_validator(mode="after")
+    def _year_from_date(self) -> "Source":
+        if self.year is None and self.promulgated and self.promulgated[:4].isdigit():
+            self.year = int(self.promulgated[:4])
+        return self
 
 
 def _compile_all(patterns: list[str]) -> list[re.Pattern]:
@@ -219,7 +255,9 @@ class ResolvedProfile(BaseModel):
         """The summary plus sources, thresholds and the ids/bases of exclusions and enumerations:
         what `decision-screen profiles NAME` and GET /api/v1/profiles/{name} show."""
         out = self.summary()
-        out["sources"] = {k: v.model_dump() for k, v in self.sources.items()}
+        cited = {e.source for e in [*self.exclusions, *self.enumerations, *self.attributes,
+                                    *self.thresholds, *self.procedures]}
+        out["sources"] = {k: v.model_dump() for k, v in self.sources.items() if k in cited}
         out["thresholds"] = [t.model_dump(include={"id", "level", "measure", "min", "basis"}) for t in self.thresholds]
         out["exclusions"] = [{"id": e.id, "type": e.type, "basis": e.basis} for e in self.exclusions]
         out["enumerations"] = [{"id": e.id, "category": e.category, "strength": e.strength, "basis": e.basis}
@@ -241,6 +279,27 @@ def _describe_error(path: Path, raw: dict, exc: ValidationError) -> str:
             where = f"{loc[0]}[{entry_id}]" + ("." + ".".join(str(x) for x in loc[2:]) if loc[2:] else "")
         lines.append(f"{path.name}: {where}: {err['msg']}")
     return "; ".join(lines)
+
+
+def load_sources(path: Path) -> dict[str, Source]:
+    """The source registry every profile cites from; empty when a folder has none (old layouts)."""
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RulebookError(f"{path.name}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
+        raise RulebookError(f"{path.name}: must be a mapping with a `sources` mapping")
+    out: dict[str, Source] = {}
+    for key, body in raw["sources"].items():
+        try:
+            out[key] = Source.model_validate(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            raise RulebookError(f"{path.name}: source {key}: {where}: {err['msg']}") from exc
+    return out
 
 
 def load_file(path: Path) -> Profile:
@@ -269,7 +328,10 @@ class RulebookSet:
     def __init__(self, directory: Path = RULEBOOK_DIR):
         self.directory = directory
         self.raw: dict[str, tuple[Path, Profile]] = {}
+        self.registry = load_sources(directory / SOURCES_FILE)
         for path in sorted(directory.glob("*.yaml")):
+            if path.name == SOURCES_FILE:
+                continue
             prof = load_file(path)
             if prof.profile in self.raw:
                 raise RulebookError(f"{path.name}: profile {prof.profile!r} already defined in "
@@ -300,7 +362,7 @@ class RulebookSet:
             seen.add(cur)
             chain.append(self.raw[cur][1])
             cur = self.raw[cur][1].extends
-        sources: dict[str, Source] = {}
+        sources: dict[str, Source] = dict(self.registry)
         settings: dict = {}
         ex: list = []
         en: list = []
@@ -338,6 +400,9 @@ class RulebookSet:
         import hashlib
 
         h = hashlib.sha256()
+        registry = self.directory / SOURCES_FILE
+        if registry.exists():
+            h.update(registry.read_bytes())
         for name in sorted(self.raw):
             h.update(self.raw[name][0].read_bytes())
         versions = sorted({p.version for _, p in self.raw.values()})

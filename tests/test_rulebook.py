@@ -35,7 +35,7 @@ def test_child_profile_inherits_and_overrides_by_id():
     nat = rs.get("national")
     assert yn.chain == ["yunnan", "national"]
     pers = next(e for e in yn.exclusions if e.id == "national.ex.personnel")
-    assert "云南省重大行政决策程序规定" in pers.basis
+    assert "云南省规定第2条第3款" in pers.basis
     assert pers.basis != next(e for e in nat.exclusions if e.id == pers.id).basis
     assert any(e.type == "foreign_affairs" for e in yn.exclusions)
     assert not any(e.type == "foreign_affairs" for e in nat.exclusions)
@@ -56,7 +56,7 @@ def test_bad_regex_names_file_and_entry(tmp_path):
 def test_missing_basis_names_file_and_entry(tmp_path):
     d = _copy(tmp_path)
     p = d / "yunnan.yaml"
-    text = p.read_text(encoding="utf-8").replace("    basis: 云南省重大行政决策程序规定 (外事活动不适用)\n", "")
+    text = p.read_text(encoding="utf-8").replace("    basis: '云南省规定第2条第3款 (外事活动不适用)'\n", "")
     p.write_text(text, encoding="utf-8")
     with pytest.raises(RulebookError) as exc:
         RulebookSet(d)
@@ -66,8 +66,8 @@ def test_missing_basis_names_file_and_entry(tmp_path):
 def test_undeclared_source_is_an_error(tmp_path):
     d = _copy(tmp_path)
     p = d / "xiamen.yaml"
-    p.write_text(p.read_text(encoding="utf-8").replace("source: xiamen_2021\n    basis: 厦门标准 (世界",
-                                                       "source: nowhere\n    basis: 厦门标准 (世界"), encoding="utf-8")
+    p.write_text(p.read_text(encoding="utf-8").replace("source: xiamen_2021\n    basis: '厦门目录标准第三项",
+                                                       "source: nowhere\n    basis: '厦门目录标准第三项"), encoding="utf-8")
     with pytest.raises(RulebookError, match="nowhere"):
         RulebookSet(d)
 
