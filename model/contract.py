@@ -83,6 +83,8 @@ class Deadline(BaseModel):
     latest_finish: dt.date | None = None
     earliest: dt.date | None = None
     rule: str
+    # True when a year's holiday schedule was estimated from the holiday rule, not published.
+    estimated: bool = False
 
 
 class Procedure(BaseModel):
@@ -90,6 +92,9 @@ class Procedure(BaseModel):
     required: bool
     basis: str
     why: str
+    # required (应当) | recommended (可以, and the facts point to it) | conditional (可以, if
+    # something happens later) | not_required; `required` is True only for "required".
+    status: Literal["required", "recommended", "conditional", "not_required"] | None = None
     deadline: Deadline | None = None
 
 

@@ -30,9 +30,21 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
                           text=f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"))
     for h in rules.thresholds:
         d = h.detail
+        kind = "项目默认值, 仅提示人工复核" if d.get("project_default") else "标准"
         out.append(Reason(kind="threshold", rule_id=h.rule_id, evidence=h.evidence, basis=h.basis, source=h.source,
-                          text=f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}标准 {d['min']:g} ({h.why})"))
-    if not rules.enumerations and not rules.exclusion and not rules.thresholds:
+                          text=f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}{kind} {d['min']:g} ({h.why})"))
+    for h in getattr(rules, "below_standard", []):
+        d = h.detail
+        out.append(Reason(kind="below_standard", rule_id=d["standard"], evidence=h.evidence, basis=d["standard_basis"],
+                          source=h.source, text=f"本地标准优先: {MEASURE_ZH[d['measure']]} {d['value']:g} 低于 "
+                                                f"{d['min']:g}, “{h.evidence}”按该标准不属于重大 ({h.rule_id})"))
+    for h in getattr(rules, "pending_standard", []):
+        d = h.detail
+        out.append(Reason(kind="standard_pending", rule_id=d["standard"], evidence=h.evidence, basis=d["standard_basis"],
+                          source=h.source, text=f"本地标准以{MEASURE_ZH[d['measure']]} {d['min']:g} 为线, 文中未见该数值, "
+                                                f"请补充后判断 ({h.rule_id})"))
+    if not rules.enumerations and not rules.exclusion and not rules.thresholds \
+            and not getattr(rules, "below_standard", []):
         out.append(Reason(kind="no_rule", text="没有命中任何列举、排除或数值规则"))
     if pred is None:
         out.append(Reason(kind="model", text="未使用学习模型: 仅依据规则作出判断 / no learned model was used"))

@@ -2,92 +2,166 @@
 
 Which steps apply is data (the `procedures` of the profile's rulebook); this module only
 evaluates those entries against the verdict, category and attributes, then schedules the
-required ones backwards from the planned decision date."""
+steps backwards from the planned decision date (forwards for what follows the decision).
+
+A step is `required` (the law says 应当), `recommended` (the law says 可以 and the facts
+point to it), `conditional` (the law says 可以 only if something happens later) or
+`not_required`. Only `required` sets the contract's boolean `required`."""
 from __future__ import annotations
 
 import datetime as dt
 
-from .contract import PROCEDURE_NAMES, Deadline, Procedure
-from .rulebook import ProcedureRule, ResolvedProfile
-from .workdays import add_months, add_workdays, previous_workday
+from .contract import Deadline, Procedure
+from .rulebook import Exclusion, ProcedureRule, ResolvedProfile
+from .vocab import PROCEDURE_NAMES
+from .workdays import add_months, add_workdays, calendar_notes, is_workday, on_or_after_workday, \
+    on_or_before_workday
+
+NPC_STEP = "人大报告"
+ESTIMATED_WARNING = ("期限所用的节假日为推算 (estimated), 官方放假安排公布后以其为准 / "
+                     "deadlines use an estimated holiday calendar")
 
 
-def _required(rule: ProcedureRule, text: str, category: str | None, attributes: set[str]) -> tuple[bool, str]:
+def _evaluate(rule: ProcedureRule, text: str, category: str | None, attributes: set[str],
+              profile: ResolvedProfile) -> tuple[str, str, str]:
+    """(status, why, basis) of one step for a matter in scope."""
     if any(rx.search(text) for rx in rule._unless):
-        return False, rule.why_not
+        return "not_required", rule.why_not, rule.basis
+    for case in rule.cases:
+        m = case.matches(text, category, attributes)
+        if not m:
+            continue
+        why = case.why + (f" (文中“{m.group(0)}”)" if m is not True else "")
+        if case.price_catalogue:
+            return _price_catalogue(case, text, why, profile)
+        return case.status, why, case.basis
     if rule.always:
-        return True, rule.why
+        return "required", rule.why, rule.basis
     if set(rule.attributes) & attributes:
         hit = sorted(set(rule.attributes) & attributes)
-        return True, f"{rule.why} (依据属性: {', '.join(hit)})"
+        return "required", f"{rule.why} (依据属性: {', '.join(hit)})", rule.basis
     if category and category in rule.categories:
-        return True, f"{rule.why} (依据类别: {category})"
+        return "required", f"{rule.why} (依据类别: {category})", rule.basis
     for rx in rule._re:
         m = rx.search(text)
         if m:
-            return True, f"{rule.why} (文中“{m.group(0)}”)"
-    return False, rule.why_not
+            return "required", f"{rule.why} (文中“{m.group(0)}”)", rule.basis
+    return rule.otherwise, rule.why_not, rule.basis
 
 
-def _schedule(planned: dt.date, profile: ResolvedProfile) -> tuple[dict[str, Deadline], list[str]]:
+def _price_catalogue(case, text: str, why: str, profile: ResolvedProfile) -> tuple[str, str, str]:
+    """A government price hearing is due for items of the province's 定价听证目录 (听证办法第3条)."""
+    import re
+
+    s = profile.settings
+    if not s.price_hearing_catalogue:
+        return case.status, why + "; 是否听证以本省定价听证目录为准 (本标准未载入该目录)", case.basis
+    src = s.price_hearing_catalogue_source or "本省定价听证目录"
+    for item in s.price_hearing_catalogue:
+        m = re.search(item, text)
+        if m:
+            return case.status, f"{why}; “{m.group(0)}”列入{src}", case.basis
+    return ("not_required", f"事项未列入{src}, 政府制定价格不强制听证 (可公开征求意见); 如目录调整以新目录为准",
+            case.basis)
+
+
+def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> tuple[dict[str, Deadline], list[str]]:
     s = profile.settings
     warnings: list[str] = []
-    legality_start, known = add_workdays(planned, -s.legality_review_working_days)
-    day_before_legality = legality_start - dt.timedelta(days=1)
-    comment_start = day_before_legality - dt.timedelta(days=s.comment_period_days - 1)
-    first_finish = comment_start - dt.timedelta(days=1)
-    publication_by, k2 = add_workdays(planned, s.publication_working_days)
-    before_decision, k3 = previous_workday(planned)
-    from .workdays import is_workday
+    legality_start, k1 = add_workdays(planned, -s.legality_review_working_days)
+    # Calendar-day steps end the working day before legality review starts, never on a day off.
+    day_before_legality, k2 = previous_workday_before(legality_start)
+    comment_start, k3 = on_or_before_workday(day_before_legality - dt.timedelta(days=s.comment_period_days - 1))
+    hearing_notice, k4 = on_or_before_workday(day_before_legality - dt.timedelta(days=s.hearing_notice_days))
+    publication_by, k5 = add_workdays(planned, s.publication_working_days)
+    before_decision, k6 = add_workdays(planned, -1)
+    after, k7 = on_or_after_workday(planned)
+    post_eval, k8 = on_or_after_workday(add_months(planned, s.post_evaluation_months))
+    # The evaluation date lies a year on, often in a year not yet published: flagged on its own.
+    estimated = not all((k1, k2, k3, k4, k5, k6, k7))
 
     if not is_workday(planned)[0]:
         warnings.append(f"计划决策日期 {planned.isoformat()} 不是工作日 / the planned date is not a working day")
-    if not (known and k2 and k3):
-        warnings.append("计划日期超出法定节假日日历的年份, 工作日按周一至周五估算 / "
-                        "holiday calendar unknown for that year: working days estimated as Mon-Fri")
+    if estimated:
+        warnings.extend(calendar_notes([comment_start, hearing_notice, planned, publication_by]))
+        warnings.append(ESTIMATED_WARNING)
+    body = _collective_body(profile, level)
+
+    def dl(**kw) -> Deadline:
+        return Deadline(estimated=estimated, **kw)
+
     d = {
-        "decision": Deadline(latest_finish=planned, rule="常务会议或全体会议在计划日期讨论决定"),
-        "legality": Deadline(latest_start=legality_start, latest_finish=before_decision,
-                             rule=f"合法性审查不少于{s.legality_review_working_days}个工作日, 最迟于该日送审"),
-        "comment_period": Deadline(latest_start=comment_start, latest_finish=day_before_legality,
-                                   rule=f"征求意见期一般不少于{s.comment_period_days}日, 须在送合法性审查前结束"),
-        "hearing": Deadline(latest_start=day_before_legality - dt.timedelta(days=s.hearing_notice_days),
-                            latest_finish=day_before_legality,
-                            rule=f"听证公告至少提前{s.hearing_notice_days}日, 听证须在送合法性审查前完成"),
-        "before_legality": Deadline(latest_finish=day_before_legality, rule="须在送合法性审查前完成, 材料随送审"),
-        "first": Deadline(latest_finish=first_finish, rule="先行审查: 须在公开征求意见前完成"),
-        "before_decision": Deadline(latest_finish=before_decision, rule="须在集体讨论决定前完成"),
-        "after_decision": Deadline(earliest=planned, latest_finish=publication_by,
-                                   rule="集体讨论后、决策出台(公布)前向同级党委请示报告"),
-        "publication": Deadline(earliest=planned, latest_finish=publication_by,
-                                rule=f"作出决定后{s.publication_working_days}个工作日内公开"),
-        "archive": Deadline(earliest=planned, rule="决策全过程材料随办随归, 决定后及时归档"),
-        "post_evaluation": Deadline(earliest=add_months(planned, s.post_evaluation_months),
-                                    rule=f"实施满{s.post_evaluation_months}个月后组织评估"),
+        "decision": dl(latest_finish=planned, rule=f"{body}在计划日期讨论决定"),
+        "legality": dl(latest_start=legality_start, latest_finish=before_decision,
+                       rule=f"合法性审查不少于{s.legality_review_working_days}个工作日, 最迟于该日送审"),
+        "comment_period": dl(latest_start=comment_start, latest_finish=day_before_legality,
+                             rule=f"征求意见期一般不少于{s.comment_period_days}日, 须在送合法性审查前结束"),
+        "hearing": dl(latest_start=hearing_notice, latest_finish=day_before_legality,
+                      rule=f"听证公告至少提前{s.hearing_notice_days}日, 听证须在送合法性审查前完成"),
+        "before_legality": dl(latest_finish=day_before_legality, rule="须在送合法性审查前完成, 材料随送审"),
+        "legality_stage": dl(latest_finish=day_before_legality,
+                             rule="在合法性审查环节先行完成, 审查意见随合法性审查材料报送"),
+        "before_decision": dl(latest_finish=before_decision, rule="须在集体讨论决定前完成"),
+        "after_decision": dl(earliest=after, latest_finish=publication_by,
+                             rule="集体讨论后、决策出台(公布)前向同级党委请示报告"),
+        "npc_after_decision": dl(earliest=after, rule="政府集体讨论通过草案后, 提请本级人大或其常委会审查批准(审议); "
+                                                      "经批准后方可公布施行"),
+        "publication": dl(earliest=after, latest_finish=publication_by,
+                          rule=f"作出决定后{s.publication_working_days}个工作日内公开"),
+        "archive": dl(earliest=after, rule="决策全过程材料随办随归, 决定后及时归档"),
+        "post_evaluation": Deadline(earliest=post_eval, estimated=not k8,
+                                    rule=f"实施满{s.post_evaluation_months}个月后可组织评估"),
     }
     return d, warnings
 
 
+def previous_workday_before(day: dt.date) -> tuple[dt.date, bool]:
+    return add_workdays(day, -1)
+
+
+def _collective_body(profile: ResolvedProfile, level: str | None) -> str:
+    bodies = profile.settings.collective_body
+    return bodies.get(level or "", "") or bodies.get("county", "") or "决策机关集体讨论会议"
+
+
 def procedures_for(verdict: str, text: str, category: str | None, attributes: set[str],
-                   profile: ResolvedProfile, planned: dt.date | None) -> tuple[list[Procedure], list[str]]:
+                   profile: ResolvedProfile, planned: dt.date | None, level: str | None = None,
+                   exclusion_id: str | None = None) -> tuple[list[Procedure], list[str]]:
     """Every fixed procedure name once, in DESIGN.md's order. For a matter that is not major,
-    nothing is required and each entry says so, so callers can switch on names alike."""
+    nothing is required unless the exclusion that decided it has steps on its own statutory
+    route (a budget still goes to the people's congress)."""
     by_name = {r.name: r for r in profile.procedures}
-    schedule, warnings = _schedule(planned, profile) if planned else ({}, [])
+    schedule, warnings = _schedule(planned, profile, level) if planned else ({}, [])
+    route: Exclusion | None = None
+    if verdict == "not_major" and exclusion_id:
+        route = next((e for e in profile.exclusions if e.id == exclusion_id and e.route_steps), None)
     out: list[Procedure] = []
     for name in PROCEDURE_NAMES:
         rule = by_name.get(name)
         if rule is None:
             continue
         if verdict == "not_major":
-            out.append(Procedure(name=name, required=False, basis=rule.basis,
-                                 why="不属于重大行政决策, 不适用重大行政决策程序 (按其本身的程序办理)"))
+            if route is not None and name in route.route_steps:
+                timing = "npc_after_decision" if name == NPC_STEP else "publication"
+                out.append(Procedure(name=name, required=True, status="required", basis=route.route_basis or route.basis,
+                                     why=route.route_why or route.why, deadline=schedule.get(timing)))
+                continue
+            why = "不属于重大行政决策, 不适用重大行政决策程序 (按其本身的程序办理)"
+            if route is not None:
+                why = f"{why}; {route.route_why or ''}".rstrip("; ")
+            out.append(Procedure(name=name, required=False, status="not_required", basis=rule.basis, why=why))
             continue
-        required, why = _required(rule, text, category, attributes)
-        if verdict == "review" and required:
-            why = f"如确认为重大行政决策: {why}"
-        deadline = schedule.get(rule.timing) if (required and rule.timing) else None
-        if name == "风险评估" and required and profile.settings.risk_report_filed_with_zhengfawei:
+        status, why, basis = _evaluate(rule, text, category, attributes, profile)
+        if name == "集体讨论决定" and status == "required":
+            why = f"{why}; 由{_collective_body(profile, level)}讨论决定"
+        if name == "风险评估" and status == "required" and profile.settings.risk_report_filed_with_zhengfawei:
             why += "; 评估报告报同级党委政法委备案"
-        out.append(Procedure(name=name, required=required, basis=rule.basis, why=why, deadline=deadline))
+        if verdict == "review" and status in ("required", "recommended"):
+            why = f"如确认为重大行政决策: {why}"
+        deadline = schedule.get(rule.timing) if (status in ("required", "recommended") and rule.timing) else None
+        if deadline is not None and deadline.estimated and ESTIMATED_WARNING not in warnings:
+            warnings.extend(calendar_notes([deadline.earliest, deadline.latest_start, deadline.latest_finish]))
+            warnings.append(ESTIMATED_WARNING)
+        out.append(Procedure(name=name, required=status == "required", status=status, basis=basis, why=why,
+                             deadline=deadline))
     return out, warnings

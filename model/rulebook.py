@@ -140,6 +140,11 @@ class _Patterned(_Entry):
 
 class Exclusion(_Patterned):
     type: ExclusionType
+    # A matter excluded here may still have steps on its own statutory route (a budget goes to
+    # the people's congress under the 预算法): the procedure names, their basis and why.
+    route_steps: list[str] = Field(default_factory=list)
+    route_basis: str | None = None
+    route_why: str | None = None
 
 
 class Enumeration(_Patterned):
@@ -161,6 +166,12 @@ class Threshold(_Entry):
     # Empty: any matter. Otherwise the matter must match one of these (asset disposal only …).
     when: list[str] = Field(default_factory=list)
     categories: list[Category] = Field(default_factory=list)
+    # A figure this project chose (项目默认值), not one a deciding body published: meeting it
+    # alone puts a matter in review, never makes it major.
+    project_default: bool = False
+    # The profile's own published standard for its categories decides them: a matter of that
+    # category below it is not major by that head, without its figure it goes to review.
+    decides: bool = False
 
     def model_post_init(self, __context) -> None:
         self._when = _compile_all(self.when)
@@ -171,8 +182,48 @@ class Threshold(_Entry):
         return not self._when or any(rx.search(text) for rx in self._when)
 
 
+ProcedureStatus = Literal["required", "recommended", "conditional", "not_required"]
+
+
+class ProcedureCase(BaseModel):
+    """One statutory case of a step, tried in order: all of the condition kinds given must hold
+    (any attribute, any category, any pattern), and no `unless` pattern may match."""
+    model_config = ConfigDict(extra="forbid")
+    attributes: list[Attribute] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    status: ProcedureStatus = "required"
+    # Hearings only: the profile's 定价听证目录 (settings.price_hearing_catalogue) decides.
+    price_catalogue: bool = False
+    basis: str
+    why: str
+
+    def model_post_init(self, __context) -> None:
+        self._re = _compile_all(self.patterns)
+        self._unless = _compile_all(self.unless)
+
+    def matches(self, text: str, category: str | None, attributes: set[str]) -> re.Match | bool | None:
+        if self.attributes and not (set(self.attributes) & attributes):
+            return None
+        if self.categories and category not in self.categories:
+            return None
+        if any(rx.search(text) for rx in self._unless):
+            return None
+        if not self._re:
+            return True
+        for rx in self._re:
+            m = rx.search(text)
+            if m:
+                return m
+        return None
+
+
 class ProcedureRule(_Entry):
     name: str
+    cases: list[ProcedureCase] = Field(default_factory=list)
+    # Status when no case and no condition below applies (e.g. post-evaluation: 条例 says 可以).
+    otherwise: ProcedureStatus = "not_required"
     # Which conditions make the step required for a major matter; any one suffices.
     always: bool = False
     attributes: list[Attribute] = Field(default_factory=list)
@@ -195,11 +246,19 @@ class Settings(BaseModel):
     hearing_notice_days: int = 30
     publication_working_days: int = 20
     post_evaluation_months: int = 12
-    catalogue_publish_by: str = "03-31"
-    catalogue_filing_working_days: int = 15
+    # The catalogue cycle: the 条例 fixes no dates, so these come from a profile's own rules.
+    catalogue_publish_by: str | None = None
+    catalogue_filing_working_days: int | None = None
+    catalogue_collect_quarter: int | None = Field(default=None, ge=1, le=4)
+    catalogue_basis: str | None = None
     risk_report_filed_with_zhengfawei: bool = False
-    fair_competition_first: bool = False
     review_band: tuple[float, float] = (0.35, 0.65)
+    # The collective body that decides, per level (条例第30条 names the government's meetings).
+    collective_body: dict[str, str] = Field(default_factory=dict)
+    # Items of the province's 定价听证目录 (regular expressions) and where the list is published;
+    # empty: no list carried, the province's list decides.
+    price_hearing_catalogue: list[str] = Field(default_factory=list)
+    price_hearing_catalogue_source: str | None = None
 
 
 class Profile(BaseModel):

@@ -6,9 +6,13 @@ Precedence (documented in docs/RULES.md and pinned by tests):
    *plan* cancels the emergency-*response* exclusion; a 规范性文件 cancels legislation;
    a profile that lists budgets cancels the macro/fiscal exclusion).
 3. A surviving exclusion makes the matter not major, whatever its numbers.
-4. Otherwise a strong enumeration hit, or a number at or above the deciding level's
-   threshold, makes it major; weak hits alone put it in the review band.
-5. Below every threshold is "not in by numbers", never an exclusion: enumeration still applies.
+4. A profile's own published standard for a category (`decides`) takes precedence over the
+   general enumeration of that category: below it the category's hits do not make the matter
+   major; without the figure they only put it in review.
+5. Otherwise a strong enumeration hit, or a number at or above the deciding level's published
+   threshold, makes it major; weak hits alone, or a figure that meets only a project default
+   (项目默认值), put it in the review band.
+6. Below every threshold is "not in by numbers", never an exclusion: enumeration still applies.
 """
 from __future__ import annotations
 
@@ -47,6 +51,10 @@ class RuleResult:
     tier: str | None
     level: str
     strength: str  # strong | weak | none
+    # Enumeration hits a profile's own category standard set aside (figure below it) or held
+    # to review (figure missing); each carries the standard in detail["standard"].
+    below_standard: list[Hit] = field(default_factory=list)
+    pending_standard: list[Hit] = field(default_factory=list)
 
 
 def _source_label(profile: ResolvedProfile, key: str) -> str:
@@ -127,7 +135,8 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         if value < th.min:
             continue
         hit = Hit(th.id, "threshold", origin, None, th.basis, th.why, src(th.source),
-                  {"level": th.level, "measure": th.measure, "value": round(value, 4), "min": th.min})
+                  {"level": th.level, "measure": th.measure, "value": round(value, 4), "min": th.min,
+                   "project_default": th.project_default})
         if th.level == level:
             th_hits.append(hit)
         rank = LEVEL_RANK[th.level]
@@ -145,21 +154,46 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
             attrs[ar.attribute] = Hit(ar.id, "attribute", m.group(0), m.span(), ar.basis, ar.why,
                                       src(ar.source), {"attribute": ar.attribute})
 
-    strong = [h for h in enum_hits if h.detail["strength"] == "strong"]
+    # 5. a profile's own standard for a category decides that category (precedence over the
+    # general enumeration: Wuhua's 5亿元 construction standard, a town's 100万元 one)
+    below: list[Hit] = []
+    pending: list[Hit] = []
+    for th in profile.thresholds:
+        if not (th.decides and th.level == level and th.categories):
+            continue
+        governed = [h for h in enum_hits if h.detail["category"] in th.categories and h not in below]
+        if not governed:
+            continue
+        std = {"standard": th.id, "standard_basis": th.basis, "min": th.min, "measure": th.measure}
+        if th.measure not in values:
+            for h in governed:
+                if h.detail["strength"] == "strong":
+                    h.detail.update(strength="weak", **std)
+                    pending.append(h)
+        elif values[th.measure][0] < th.min:
+            for h in governed:
+                h.detail.update(std, value=round(values[th.measure][0], 4))
+                below.append(h)
+    counted = [h for h in enum_hits if h not in below]
+    binding = [h for h in th_hits if not h.detail["project_default"]]
+
+    strong = [h for h in counted if h.detail["strength"] == "strong"]
     if exclusion is not None:
         verdict, strength = "not_major", "strong"
-    elif strong or th_hits:
+    elif strong or binding:
         verdict, strength = "major", "strong"
-    elif enum_hits:
+    elif counted or th_hits:
         verdict, strength = "review", "weak"
     else:
         verdict, strength = "not_major", "none"
 
     category = None
-    ordered = strong or enum_hits
+    ordered = strong or counted
     if ordered:
         category = ordered[0].detail["category"]
     elif th_hits:
         category = "catch_all"
-    return RuleResult(verdict, exclusion, overridden, enum_hits, th_hits, attrs, category, tier,
-                      level, strength)
+    elif below:
+        category = below[0].detail["category"]
+    return RuleResult(verdict, exclusion, overridden, counted, th_hits, attrs, category, tier,
+                      level, strength, below, pending)

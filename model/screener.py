@@ -97,8 +97,10 @@ class Screener:
             for a, p in pred.attributes.items():
                 attrs[a] = max(attrs.get(a, 0.0), round(float(p), 4))
         attr_set = {a for a, p in attrs.items() if p >= 0.5}
+        excluded_by = (rules.exclusion.rule_id if rules.exclusion is not None
+                       and not getattr(combined, "exclusion_fell", False) else None)
         procedures, warnings = procedures_for(combined.verdict, text, rules.category, attr_set, profile,
-                                              m.planned_date)
+                                              m.planned_date, level=level, exclusion_id=excluded_by)
         numbers = extraction.numbers()
         used = measured_values(extraction, supplied)
         numbers["used"] = {k: {"value": round(v, 4), "from": src} for k, (v, src) in used.items()}

@@ -76,9 +76,11 @@ def test_confidential_matters_skip_public_participation_and_publication(s):
     assert p["合法性审查"].required
 
 
-def test_post_evaluation_for_trials_and_plans(s):
-    assert procs(s.screen({"title": "市区长期护理保险制度试点方案"}))["决策后评估"].required
-    assert not procs(s.screen({"title": "关于调整城区管道燃气销售价格的方案"}))["决策后评估"].required
+def test_post_evaluation_is_never_required_because_the_regulation_says_may(s):
+    trial = procs(s.screen({"title": "市区长期护理保险制度试点方案"}))["决策后评估"]
+    assert not trial.required and trial.status == "recommended" and "可以" in trial.basis
+    other = procs(s.screen({"title": "关于调整城区管道燃气销售价格的方案"}))["决策后评估"]
+    assert not other.required and other.status == "conditional" and "可以" in other.why
 
 
 def test_review_band_states_procedures_conditionally(s):
@@ -103,10 +105,21 @@ def test_deadlines_count_back_from_the_planned_date(s):
     assert p["专家论证"].deadline is None  # not required here, so not scheduled
 
 
-def test_zhejiang_fair_competition_review_comes_first(s):
+def test_zhejiang_fair_competition_review_sits_in_the_legality_review_stage(s):
     p = procs(s.screen({"title": "关于支持中小企业发展的若干措施", "profile": "zhejiang",
                         "planned_date": "2026-12-18"}))
-    assert p["公平竞争审查"].deadline.latest_finish < p["公众参与"].deadline.latest_start
+    fc = p["公平竞争审查"]
+    assert "合法性审查" in fc.deadline.rule and "任务18" in fc.basis
+    # not before public comment: it finishes when comment does, before legality review starts
+    assert fc.deadline.latest_finish == p["公众参与"].deadline.latest_finish
+    assert fc.deadline.latest_finish < p["合法性审查"].deadline.latest_start
+
+
+def test_zhejiang_third_party_evaluation_is_chosen_not_required(s):
+    for title in ("市区长期护理保险制度试点方案", "县城乡供水专项规划(2025-2035年)", "关于支持中小企业发展的若干措施"):
+        pe = procs(s.screen({"title": title, "profile": "zhejiang"}))["决策后评估"]
+        assert not pe.required and pe.status in ("recommended", "conditional"), title
+        assert "1-3" in pe.basis
 
 
 def test_national_day_is_not_a_working_day():
@@ -118,9 +131,13 @@ def test_national_day_is_not_a_working_day():
     assert add_workdays(dt.date(2025, 10, 10), -7)[0] == dt.date(2025, 9, 24)
 
 
-def test_years_outside_the_holiday_calendar_fall_back_to_weekdays_with_a_warning(s):
+def test_years_outside_the_holiday_library_are_estimated_and_say_so(s, tmp_path, monkeypatch):
+    monkeypatch.setenv("DECISION_SCREEN_HOLIDAYS", str(tmp_path))  # no operator file
     a = s.screen({"title": "关于调整城区管道燃气销售价格的方案", "planned_date": "2031-06-18"})
-    assert any("holiday calendar unknown" in w for w in a.warnings)
+    assert any("estimated" in w for w in a.warnings)
+    assert all(p.deadline.estimated for p in a.procedures if p.deadline)
+    b = s.screen({"title": "关于调整城区管道燃气销售价格的方案", "planned_date": "2026-06-18"})
+    assert not any(p.deadline.estimated for p in b.procedures if p.deadline)
 
 
 def test_planned_date_on_a_weekend_is_flagged(s):
@@ -128,10 +145,25 @@ def test_planned_date_on_a_weekend_is_flagged(s):
     assert any("not a working day" in w for w in a.warnings)
 
 
-def test_catalogue_calendar_q4_collection_march_publication_and_filing():
-    c = catalogue_calendar(2026)
+def _catalogue(profile, year, published=None):
+    from model.rulebook import RulebookSet
+
+    st = RulebookSet().get(profile).settings
+    return catalogue_calendar(year, published, st.catalogue_publish_by, st.catalogue_filing_working_days,
+                              st.catalogue_collect_quarter, st.catalogue_basis)
+
+
+def test_catalogue_dates_come_from_the_zhejiang_profile():
+    c = _catalogue("zhejiang", 2026)
     assert c["collect_from"] == "2025-10-01" and c["collect_to"] == "2025-12-31"
     assert c["publish_by"] == "2026-03-31"
     assert c["file_by"] == add_workdays(dt.date(2026, 3, 31), 15)[0].isoformat()
-    late = catalogue_calendar(2026, dt.date(2026, 4, 10))
+    assert "衢州" in c["source"]
+    late = _catalogue("zhejiang", 2026, dt.date(2026, 4, 10))
     assert late["published_late"] is True
+
+
+def test_national_profile_fixes_no_catalogue_dates():
+    c = _catalogue("national", 2026)
+    assert "publish_by" not in c and "file_by" not in c and "collect_from" not in c
+    assert "未规定" in c["source"]

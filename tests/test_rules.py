@@ -29,6 +29,8 @@ def _fired(rb, text, profile, level=None):
     res = evaluate(t, extract(t), prof, level or prof.settings.default_level)
     ids = {h.rule_id for h in res.enumerations} | {h.rule_id for h in res.attributes.values()}
     ids |= {h.rule_id for h in res.overridden}
+    # Hits a profile's own category standard set aside still fired.
+    ids |= {h.rule_id for h in res.below_standard}
     # Attribute rules are skipped when an enumeration already set the attribute; test them directly.
     ids |= {ar.id for ar in prof.attributes if ar.match(t)}
     if res.exclusion:
@@ -78,11 +80,19 @@ def test_normative_document_goes_to_its_own_procedure_where_the_profile_says_so(
     assert a.verdict == "not_major" and a.exclusion["type"] == "normative_document"
 
 
-def test_below_threshold_town_project_is_in_by_the_town_enumeration(screener):
+def test_town_standard_decides_village_works_below_one_million_yuan(screener):
+    # 清浪乡's standard: construction with fiscal input of 100万元 or more is major. A village
+    # work of known cost below it is not major, whatever the enumeration of town works says.
     title = "东坪村饮水安全巩固提升工程, 投资60万元"
     town = screener.screen({"title": title, "profile": "hunan_town"})
-    assert town.verdict == "major"
-    assert not any(r.kind == "threshold" for r in town.reasons)  # 60万 < 100万: in by enumeration
+    assert town.verdict == "not_major"
+    below = [r for r in town.reasons if r.kind == "below_standard"]
+    assert below and below[0].rule_id == "hunan_town.th.construction" and "100" in below[0].text
+    road = screener.screen({"title": "和平村组级道路硬化工程, 投资45万元", "profile": "hunan_town"})
+    assert road.verdict == "not_major"
+    unknown = screener.screen({"title": "和平村组级道路硬化工程", "profile": "hunan_town"})
+    assert unknown.verdict == "review"
+    assert any(r.kind == "standard_pending" for r in unknown.reasons)
     nat = screener.screen({"title": title, "profile": "national", "level": "county"})
     assert nat.verdict == "review"
 
@@ -91,7 +101,7 @@ def test_town_threshold_of_one_million_yuan(screener):
     above = screener.screen({"title": "镇敬老院改扩建项目", "amount_wan": 120, "profile": "hunan_town"})
     below = screener.screen({"title": "镇敬老院改扩建项目", "amount_wan": 80, "profile": "hunan_town"})
     assert above.verdict == "major" and any(r.kind == "threshold" for r in above.reasons)
-    assert below.verdict == "review"
+    assert below.verdict == "not_major"
 
 
 def test_budget_depends_on_the_profile(screener):
@@ -114,11 +124,31 @@ def test_exclusion_wins_over_large_numbers(screener):
     assert a.verdict == "not_major" and a.exclusion["type"] == "emergency_response"
 
 
-def test_threshold_makes_an_unlisted_matter_major_at_the_deciding_level(screener):
+def test_a_project_default_alone_yields_review_and_a_published_standard_makes_major(screener):
     a = screener.screen({"title": "城东片区综合开发", "amount_wan": 5000, "level": "county"})
-    assert a.verdict == "major" and a.tier == "county"
+    assert a.verdict == "review" and a.tier == "county"  # 3000万元 is the project's default
+    th = [r for r in a.reasons if r.kind == "threshold"]
+    assert th and "项目默认值" in th[0].text and "项目默认值" in th[0].basis
     b = screener.screen({"title": "城东片区综合开发", "amount_wan": 5000, "level": "city"})
-    assert b.verdict == "not_major" and b.tier == "county"  # meets the county standard, not the city's
+    assert b.verdict == "not_major" and b.tier == "county"  # meets the county default, not the city's
+    town = screener.screen({"title": "镇集镇综合开发", "amount_wan": 150, "profile": "hunan_town"})
+    assert town.verdict == "major"  # 清浪乡 published 100万元
+
+
+def test_every_national_threshold_is_labelled_a_project_default():
+    from model.rulebook import RulebookSet
+
+    for t in RulebookSet().get("national").thresholds:
+        assert t.project_default and "项目默认值" in t.basis, t.id
+
+
+def test_special_bond_plan_is_not_major_on_a_default_and_goes_to_the_peoples_congress(screener):
+    a = screener.screen({"title": "2026年新增地方政府专项债券资金安排方案", "amount_wan": 3000, "level": "county"})
+    assert a.verdict == "not_major" and a.exclusion["rule_id"] == "national.ex.budget"
+    npc = next(p for p in a.procedures if p.name == "人大报告")
+    assert npc.required and "预算法" in npc.basis
+    adj = screener.screen({"title": "2026年县级预算调整方案"})
+    assert next(p for p in adj.procedures if p.name == "人大报告").required
 
 
 def test_households_are_converted_to_people_with_the_census_factor(screener):
@@ -129,16 +159,57 @@ def test_households_are_converted_to_people_with_the_census_factor(screener):
 
 
 def test_supplied_numbers_win_over_text(screener):
-    a = screener.screen({"title": "城南道路改造工程, 投资500万元", "amount_wan": 4000, "level": "county"})
-    assert a.numbers["used"]["amount_wan"]["value"] == 4000
+    a = screener.screen({"title": "城南道路改造工程, 投资500万元", "amount_wan": 150, "profile": "hunan_town"})
+    assert a.numbers["used"]["amount_wan"]["value"] == 150
     assert a.verdict == "major"
 
 
 def test_yunnan_wuhua_construction_threshold_is_five_hundred_million(screener):
     small = screener.screen({"title": "园区标准厂房建设项目", "amount_wan": 30000, "profile": "yunnan_wuhua"})
     big = screener.screen({"title": "园区标准厂房建设项目", "amount_wan": 60000, "profile": "yunnan_wuhua"})
-    assert small.verdict == "review"
+    assert small.verdict == "not_major"
     assert big.verdict == "major"
+
+
+def test_wuhua_standard_takes_precedence_over_the_general_key_project_rule(screener):
+    # "重大项目" fires the national key-project enumeration; Wuhua's 5亿元 standard decides.
+    title = "园区主干道路重大项目建设"
+    assert screener.screen({"title": title, "amount_wan": 20000, "profile": "yunnan_wuhua"}).verdict == "not_major"
+    assert screener.screen({"title": title, "amount_wan": 60000, "profile": "yunnan_wuhua"}).verdict == "major"
+    assert screener.screen({"title": title, "profile": "yunnan_wuhua"}).verdict == "review"
+    assert screener.screen({"title": title, "amount_wan": 20000}).verdict == "major"  # national: no such standard
+
+
+def test_sichuan_village_toilet_and_street_light_repair_are_not_major(screener):
+    toilet = screener.screen({"title": "村公共厕所改造民生工程, 投资12万元", "profile": "sichuan_county"})
+    light = screener.screen({"title": "城区路灯维修民生工程", "profile": "sichuan_county"})
+    assert toilet.verdict != "major" and light.verdict == "not_major"
+
+
+def test_civil_servant_training_plan_is_internal_not_major(screener):
+    for title in ("全市公务员培训实施方案", "干部教育培训实施方案"):
+        for profile in ("national", "zhejiang", "yunnan"):
+            a = screener.screen({"title": title, "profile": profile})
+            assert a.verdict == "not_major" and a.exclusion["type"] == "internal_management", (title, profile)
+
+
+def test_only_wide_enforcement_campaigns_signal_and_none_is_major_nationally(screener):
+    assert screener.screen({"title": "校园周边食品安全专项整治方案"}).verdict == "not_major"
+    wide = screener.screen({"title": "全市违法建设专项整治行动方案"})
+    assert wide.verdict == "review"
+    assert any(r.rule_id == "national.en.enforcement_campaign" for r in wide.reasons)
+
+
+def test_ride_hailing_rules_hit_the_public_policy_head_with_fair_competition_review(screener):
+    a = screener.screen({"title": "网络预约出租汽车经营服务管理实施细则"})
+    assert a.verdict == "major" and a.category == "public_policy"
+    assert next(p for p in a.procedures if p.name == "公平竞争审查").required
+
+
+def test_livelihood_package_is_major_and_a_single_item_goes_by_its_scale(screener):
+    assert screener.screen({"title": "2026年县级民生实事项目"}).verdict == "major"
+    item = screener.screen({"title": "民生实事: 城南社区文化活动中心提升"})
+    assert item.verdict == "review"
 
 
 def test_hits_report_rule_id_evidence_span_and_basis(screener):
