@@ -200,9 +200,20 @@ def profiles(name: Optional[str] = typer.Argument(None, help="show one profile i
 
 @app.command()
 def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
-             published: Optional[str] = typer.Option(None, "--published", help="actual publication date")) -> None:
-    """Key dates of a catalogue year: Q4 collection, publication by 31 March, filing."""
+             published: Optional[str] = typer.Option(None, "--published", help="actual publication date"),
+             profile: str = typer.Option("national", "--profile", "-p",
+                                         help="标准: the catalogue dates are the profile's own (national fixes none)")) -> None:
+    """Key dates of a catalogue year under a profile's rules (Zhejiang: Q4 collection,
+    publication by 31 March, filing within 15 working days)."""
+    from model.rulebook import default_rulebooks
     from model.workdays import catalogue_calendar
+
+    rulebooks = default_rulebooks()
+    if profile not in rulebooks.names():
+        _fail(ScreenInputError("unknown_profile", f"未知的标准: {profile} (可选: {', '.join(rulebooks.names())})",
+                               f"unknown profile: {profile} (known: {', '.join(rulebooks.names())})", "profile"))
+        return
+    st = rulebooks.get(profile).settings
 
     try:
         pub = dt.date.fromisoformat(published) if published else None
@@ -211,7 +222,9 @@ def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
         return
     if not 2000 <= year <= 2100:
         _fail(ScreenInputError("bad_year", "年份应在 2000-2100 之间", "year must be between 2000 and 2100", "year"))
-    sys.stdout.write(json.dumps(catalogue_calendar(year, pub), ensure_ascii=False) + "\n")
+    out = catalogue_calendar(year, pub, st.catalogue_publish_by, st.catalogue_filing_working_days,
+                             st.catalogue_collect_quarter, st.catalogue_basis)
+    sys.stdout.write(json.dumps({"profile": profile, **out}, ensure_ascii=False) + "\n")
 
 
 def _register_optional() -> None:

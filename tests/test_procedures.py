@@ -167,3 +167,75 @@ def test_national_profile_fixes_no_catalogue_dates():
     c = _catalogue("national", 2026)
     assert "publish_by" not in c and "file_by" not in c and "collect_from" not in c
     assert "未规定" in c["source"]
+
+
+# --- statute-true procedures ----------------------------------------------------------------
+
+def test_hearing_only_where_the_price_law_or_the_regulation_calls_for_it(s):
+    gas = procs(s.screen({"title": "关于调整城区管道燃气销售价格的方案"}))["听证"]
+    assert gas.required and gas.status == "required" and "价格法" in gas.basis and "定价听证目录" in gas.why
+    wage = s.screen({"title": "关于调整全省最低工资标准的通知", "level": "province"})
+    assert wage.verdict == "major" and not procs(wage)["听证"].required
+    land = s.screen({"title": "城区基准地价更新成果公布", "level": "city"})
+    assert land.verdict == "major" and not procs(land)["听证"].required
+    linked = procs(s.screen({"title": "启动天然气上下游价格联动调整"}))["听证"]
+    assert linked.status == "not_required" and "不再" in linked.why
+    mechanism = procs(s.screen({"title": "建立城市供水价格动态调整机制"}))["听证"]
+    assert mechanism.status == "conditional" and not mechanism.required and "公开征求意见" in mechanism.why
+    split = procs(s.screen({"title": "城区停车收费管理办法, 各方意见分歧较大"}))["听证"]
+    assert split.status in ("recommended", "required")
+
+
+def test_a_profiles_price_hearing_catalogue_decides(tmp_path):
+    import shutil
+
+    from model.rulebook import RULEBOOK_DIR, RulebookSet
+
+    d = tmp_path / "rb"
+    shutil.copytree(RULEBOOK_DIR, d)
+    p = d / "xiamen.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace(
+        "settings:\n", "settings:\n  price_hearing_catalogue: ['管道燃气']\n"
+                      "  price_hearing_catalogue_source: 测试用定价听证目录\n", 1), encoding="utf-8")
+    scr = Screener(rulebooks=RulebookSet(d), model=None)
+    listed = procs(scr.screen({"title": "关于调整城区管道燃气销售价格的方案", "profile": "xiamen"}))["听证"]
+    assert listed.required and "测试用定价听证目录" in listed.why
+    unlisted = procs(scr.screen({"title": "关于调整城区居民生活用水价格的方案", "profile": "xiamen"}))["听证"]
+    assert not unlisted.required and "未列入" in unlisted.why
+
+
+def test_peoples_congress_steps_come_after_the_governments_decision(s):
+    planned = "2026-12-18"
+    plan = procs(s.screen({"title": "市国民经济和社会发展第十五个五年规划纲要", "planned_date": planned}))["人大报告"]
+    assert plan.required and plan.deadline.earliest >= dt.date(2026, 12, 18)
+    assert plan.deadline.latest_finish is None and "通过" in plan.why
+    budget = procs(s.screen({"title": "2026年市级财政预算草案", "profile": "jiangsu_city", "planned_date": planned}))
+    assert budget["人大报告"].required and budget["人大报告"].deadline.earliest >= dt.date(2026, 12, 18)
+    master = procs(s.screen({"title": "县国土空间总体规划(2021-2035年)"}))["人大报告"]
+    assert master.required and "城乡规划法" in master.basis
+
+
+def test_budget_route_not_major_with_peoples_congress_and_publication_required(s):
+    a = s.screen({"title": "2026年县级预算调整方案", "planned_date": "2026-12-18"})
+    assert a.verdict == "not_major"
+    p = procs(a)
+    assert p["人大报告"].required and p["决策公布"].required and "预算法" in p["人大报告"].basis
+    assert not p["合法性审查"].required and not p["听证"].required
+    assert p["人大报告"].deadline.earliest >= dt.date(2026, 12, 18)
+
+
+def test_collective_body_is_named_for_the_deciding_level(s):
+    def body(level):
+        return procs(s.screen({"title": "县城乡供水专项规划(2025-2035年)", "level": level}))["集体讨论决定"].why
+
+    assert "常务会议" in body("county")
+    assert "党政联席会议" in body("town") and "常务会议" not in body("town")
+    assert "局(委)务会议" in body("department") and "常务会议" not in body("department")
+
+
+def test_zhejiang_livelihood_items_are_decided_by_the_deputies_vote(s):
+    p = procs(s.screen({"title": "2026年县级民生实事项目", "profile": "zhejiang"}))
+    assert p["人大报告"].required and "票决" in p["人大报告"].why
+    assert "候选项目" in p["集体讨论决定"].why
+    nat = procs(s.screen({"title": "2026年县级民生实事项目"}))
+    assert not nat["人大报告"].required
