@@ -89,7 +89,7 @@ def citation_problems(basis: str, source_id: str | None, registry: dict[str, Sou
         i = j
     if source_id is None:  # a procedure case: any registered law with an article will do
         if not any(cited.values()) and not any(k in basis for s in registry.values() for k in s.articles
-                                                if not k.startswith("第")):
+                                                if not ARTICLE_REF.fullmatch(k)):
             problems.append("names no registered law with an article")
         return problems
     src = registry.get(source_id)
@@ -101,7 +101,7 @@ def citation_problems(basis: str, source_id: str | None, registry: dict[str, Sou
         return problems
     if not any(alias in basis for alias in _aliases(src)):
         problems.append(f"does not name its source ({src.short})")
-    item_keys = [k for k in src.articles if not k.startswith("第")]
+    item_keys = [k for k in src.articles if not ARTICLE_REF.fullmatch(k)]
     if not cited.get(source_id) and not any(k in basis for k in src.articles):
         problems.append(f"cites no article of {src.short} listed in the registry"
                         + (f" (items: {', '.join(item_keys)})" if item_keys else ""))
