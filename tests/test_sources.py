@@ -56,13 +56,9 @@ def _aliases(src: Source) -> set[str]:
     return {n for n in names if n}
 
 
-def citation_problems(basis: str, source_id: str | None, registry: dict[str, Source]) -> list[str]:
-    """Why a basis is not an article-level citation of its source (empty list: it is).
-
-    The basis must name its own source (short or full name) with an article, paragraph or item
-    the registry lists for it; every article cited right after any registered law's name must be
-    one the registry lists for that law."""
-    problems: list[str] = []
+def parse_citations(basis: str, registry: dict[str, Source]) -> dict[str, list[str]]:
+    """The article references a basis makes, per registered law: each run of 第…条(第…款)(第…项)
+    right after a law's name (longest name first, so 公平竞争审查条例 is not read as 条例)."""
     shorts = sorted(((alias, k) for k, s in registry.items() for alias in _aliases(s)), key=lambda x: -len(x[0]))
     cited: dict[str, list[str]] = {}
     i = 0
@@ -83,10 +79,22 @@ def citation_problems(basis: str, source_id: str | None, registry: dict[str, Sou
             refs.append(m.group(0))
             j = m.end()
         cited.setdefault(key, []).extend(refs)
+        i = j
+    return cited
+
+
+def citation_problems(basis: str, source_id: str | None, registry: dict[str, Source]) -> list[str]:
+    """Why a basis is not an article-level citation of its source (empty list: it is).
+
+    The basis must name its own source (short or full name) with an article, paragraph or item
+    the registry lists for it; every article cited right after any registered law's name must be
+    one the registry lists for that law."""
+    problems: list[str] = []
+    cited = parse_citations(basis, registry)
+    for key, refs in cited.items():
         for ref in refs:
             if not _ref_known(ref, registry[key]):
-                problems.append(f"{short}{ref} is not in the registry's article list for {key}")
-        i = j
+                problems.append(f"{registry[key].short}{ref} is not in the registry's article list for {key}")
     if source_id is None:  # a procedure case: any registered law with an article will do
         if not any(cited.values()) and not any(k in basis for s in registry.values() for k in s.articles
                                                 if not ARTICLE_REF.fullmatch(k)):
@@ -218,3 +226,11 @@ def test_the_three_statutory_exclusions_cite_article_3_paragraph_2():
         for e in rs.get(name).exclusions:
             if e.type in ("legislation", "emergency_response", "macro_fiscal") and e.source == "tiaoli":
                 assert "第3条第2款" in e.basis and "第3条第3款" not in e.basis, f"{name}:{e.id}"
+
+
+def test_docs_list_every_source_with_its_number():
+    """docs/SOURCES.md is the human-readable list: every registered source appears there by name
+    and document number."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "SOURCES.md").read_text(encoding="utf-8")
+    missing = [k for k, s in REGISTRY.items() if s.name not in doc or s.number not in doc]
+    assert not missing, f"docs/SOURCES.md lacks {missing}"
