@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .patterns import PatternSet
+
 RULEBOOK_DIR = Path(__file__).resolve().parent / "rulebooks"
 
 Level = Literal["province", "city", "county", "town", "department"]
@@ -81,8 +83,8 @@ class Source(BaseModel):
         return self
 
 
-def _compile_all(patterns: list[str]) -> list[re.Pattern]:
-    return [re.compile(p) for p in patterns]
+def _compile_all(patterns: list[str]) -> PatternSet:
+    return PatternSet(patterns)  # compiled once, with one joined pattern for "does any match"
 
 
 class _Entry(BaseModel):
@@ -124,16 +126,12 @@ class _Patterned(_Entry):
     def match(self, text: str) -> re.Match | None:
         """First matching span, or None when a pattern misses, a requirement misses or an
         `unless` pattern matches."""
-        hit = None
-        for rx in self._re:
-            hit = rx.search(text)
-            if hit:
-                break
+        hit = self._re.first(text)
         if hit is None:
             return None
-        if self._req and not any(rx.search(text) for rx in self._req):
+        if self._req and not self._req.any(text):
             return None
-        if any(rx.search(text) for rx in self._unless):
+        if self._unless and self._unless.any(text):
             return None
         return hit
 
@@ -179,7 +177,7 @@ class Threshold(_Entry):
     def applies(self, text: str, categories: set[str]) -> bool:
         if self.categories and not (set(self.categories) & categories):
             return False
-        return not self._when or any(rx.search(text) for rx in self._when)
+        return not self._when or self._when.any(text)
 
 
 ProcedureStatus = Literal["required", "recommended", "conditional", "not_required"]
@@ -208,15 +206,11 @@ class ProcedureCase(BaseModel):
             return None
         if self.categories and category not in self.categories:
             return None
-        if any(rx.search(text) for rx in self._unless):
+        if self._unless and self._unless.any(text):
             return None
         if not self._re:
             return True
-        for rx in self._re:
-            m = rx.search(text)
-            if m:
-                return m
-        return None
+        return self._re.first(text)
 
 
 class ProcedureRule(_Entry):

@@ -38,8 +38,11 @@ class Screener:
     (no shared mutable state after construction)."""
 
     def __init__(self, rulebooks: RulebookSet | None = None, model: LearnedModel | None | str = "default",
-                 default_profile: str = "national"):
+                 default_profile: str = "national", k_similar: int = 3):
         self.rulebooks = rulebooks or default_rulebooks()
+        # Precedents (similar past matters) cost a search per matter: callers that do not show
+        # them (spreadsheet output) ask for none.
+        self.k_similar = k_similar
         self.model: LearnedModel | None = load_default() if model == "default" else model  # type: ignore[assignment]
         if default_profile not in self.rulebooks.names():
             known = ", ".join(self.rulebooks.names())
@@ -79,7 +82,8 @@ class Screener:
             profiles.append(prof)
             extractions.append(extract(text))
             levels.append(m.level or level_from_unit(m.unit) or prof.settings.default_level)
-        preds = self.model.predict(texts) if self.model is not None else [None] * len(parsed)
+        preds = (self.model.predict(texts, k_similar=self.k_similar) if self.model is not None
+                 else [None] * len(parsed))
         return [self._answer(m, t, p, lv, ex, pr)
                 for m, t, p, lv, ex, pr in zip(parsed, texts, profiles, levels, extractions, preds)]
 

@@ -1,20 +1,27 @@
 """The default learned model: TF-IDF features, calibrated major classifier, attribute heads and
-precedents, loaded from `model/artifacts/` after the model card's sha256 check."""
+precedents, loaded from `model/artifacts/` after the model card's sha256 check.
+
+`predict` runs the compiled path (tfidf_fast.py); `predict_sklearn` runs the pickled
+scikit-learn estimators and gives the same numbers (kept for tests and benchmarks).
+
+An artefact may carry a meta block (bundle["meta"], a MetaFeatures over unit kind, level and
+profile); the model then says `uses_meta` and the screener passes those fields as `meta`."""
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import joblib
-import numpy as np
 
 from .base import REBUILD_HINT, ArtifactError, Prediction, disagreement_from
+from .tfidf_fast import CompiledTfidf
 
 ARTIFACT_FILE = "tfidf_model.joblib"
-_READABLE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 
 
 class TfidfModel:
+    backend = "tfidf"
+
     def __init__(self, bundle: dict, card: dict):
         self.features = bundle["features"]
         self.major = bundle["major"]
@@ -25,6 +32,13 @@ class TfidfModel:
         self.band = tuple(band) if band else None
         self.disagreement = disagreement_from(card)
         self.card = card
+        self.meta_features = bundle.get("meta")
+        self.compiled = CompiledTfidf(self.features, self.major, self.attributes, self.precedents,
+                                      self.meta_features)
+
+    @property
+    def uses_meta(self) -> bool:
+        return self.meta_features is not None
 
     @classmethod
     def load(cls, directory: Path, card: dict) -> TfidfModel:
@@ -35,35 +49,41 @@ class TfidfModel:
             raise ArtifactError(f"cannot load {path.name}: {type(exc).__name__}; rebuild with `{REBUILD_HINT}`") from exc
         return cls(bundle, card)
 
-    def predict(self, texts: list[str], k_similar: int = 3) -> list[Prediction]:
+    def predict(self, texts: list[str | Mapping], k_similar: int = 3,
+                meta: list[dict | None] | None = None) -> list[Prediction]:
+        """One Prediction per input (a text, or a mapping with "text" and extra fields), with
+        its meta fields (unit, level, profile) where the model reads them; precedents only
+        when `k_similar` asks for them."""
+        c = self.compiled
+        metas = meta if meta is not None else [None] * len(texts)
+        out = []
+        for item, m in zip(texts, metas):
+            idx, data = c.row(item, m)
+            p, attrs, contrib = c.scores(idx, data)
+            out.append(Prediction(probability=p, attributes=attrs,
+                                  terms=c.terms(idx, contrib, p),
+                                  similar=c.similar(idx, data, k_similar) if k_similar else []))
+        return out
+
+    def predict_sklearn(self, texts: list[str], k_similar: int = 3,
+                        meta: list[dict | None] | None = None) -> list[Prediction]:
+        """The same predictions through the pickled scikit-learn estimators."""
         if not texts:
             return []
+        metas = meta if meta is not None else [None] * len(texts)
         X = self.features.transform(texts)
-        probs = self.major.predict_proba(X)[:, 1]
-        attrs = self.attributes.predict_proba(X)
+        if self.meta_features is not None:  # the meta columns follow the text columns
+            from scipy import sparse
+
+            X = sparse.hstack([X, self.meta_features.transform(metas)], format="csr")
+        probs = self.major.calibrated_.predict_proba(X)[:, 1]
+        attrs = {name: head.predict_proba(X)[:, 1] for name, head in self.attributes.heads_.items()}
         contrib = self.major.contributions(X)
-        names = self.features.names_
         similar = self.precedents.query(X, k=k_similar) if k_similar else [[] for _ in texts]
         out = []
         for i, p in enumerate(probs):
             row = contrib.getrow(i)
-            sign = 1.0 if p >= 0.5 else -1.0
-            order = np.argsort(-sign * row.data)
-            terms = []
-            for j in order:
-                value = float(row.data[j])
-                if sign * value <= 0:
-                    break
-                name = str(names[row.indices[j]]).replace("_", "")
-                # Single characters, punctuation-bearing n-grams and overlapping repeats of a
-                # phrase already listed explain nothing to a reader.
-                if len(name) < 2 or not _READABLE.fullmatch(name):
-                    continue
-                if any(name in t or t in name for t, _ in terms):
-                    continue
-                terms.append((name, round(value, 4)))
-                if len(terms) == 8:
-                    break
             out.append(Prediction(probability=float(p), attributes={k: float(v[i]) for k, v in attrs.items()},
-                                  terms=terms, similar=similar[i]))
+                                  terms=self.compiled.terms(row.indices, row.data, p),
+                                  similar=similar[i]))
         return out

@@ -1,0 +1,236 @@
+"""The TF-IDF model's prediction path without scikit-learn at call time.
+
+The fitted estimators (tfidf_estimators.py) are compiled once, at load, into plain data:
+each vectoriser's vocabulary and idf, one weight matrix whose columns are the calibrated
+members' coefficients, the attribute heads' and the explainer's, and an inverted index of the
+precedents. A matter then costs its tokenisation, a few dictionary look-ups and one small
+gather-and-multiply; no input validation, no sparse-matrix construction, no joblib dispatch.
+The probabilities are those of the scikit-learn pipeline (tests/test_tfidf_fast.py compares
+them to 1e-9 on the whole corpus).
+
+Extra inputs: the meta block (MetaFeatures: unit kind, level, profile as tokens) is compiled
+after the text blocks, in the column order `with_meta` gives the estimators. Every block of the
+text union is compiled on its own, with the field of the input it reads (`TextFeatures.fields_`,
+block name → field; absent: the matter's text), so a further text field is one more vectoriser
+in the union and needs no change here. Vectorisers it does not recognise run through
+scikit-learn's own analyser (still exact, just slower)."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+# scikit-learn's whitespace normalisation for character analysers (text._VectorizerMixin).
+_WHITE_SPACES = re.compile(r"\s\s+")
+_READABLE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+
+
+def char_ngrams(text: str, lo: int, hi: int, lower: bool = True) -> list[str]:
+    """The character n-grams scikit-learn's `analyzer="char"` yields, in the same order."""
+    if lower:
+        text = text.lower()
+    text = _WHITE_SPACES.sub(" ", text)
+    size = len(text)
+    grams = list(text) if lo == 1 else []
+    for n in range(2 if lo == 1 else lo, min(hi, size) + 1):
+        grams += [text[i:i + n] for i in range(size - n + 1)]
+    return grams
+
+
+class _Block:
+    """One fitted TfidfVectorizer of the union: analyser, vocabulary (global column indices)
+    and idf, applied exactly as TfidfVectorizer.transform does."""
+
+    def __init__(self, vec, offset: int, field: str | None):
+        self.field = field
+        self.vocab = {term: int(j) + offset for term, j in vec.vocabulary_.items()}
+        self.idf = np.zeros(offset + len(vec.vocabulary_))
+        if getattr(vec, "use_idf", True):
+            self.idf[offset:] = vec.idf_
+        else:
+            self.idf[offset:] = 1.0
+        self.sublinear = bool(vec.sublinear_tf)
+        self.binary = bool(vec.binary)
+        self.norm = vec.norm
+        if self.norm not in ("l2", "l1", None):
+            raise ValueError(f"unsupported norm {self.norm!r}")
+        if callable(vec.analyzer) and vec.input == "content":
+            self.analyse: Callable[[str], Sequence[str]] = vec.analyzer
+        elif (vec.analyzer == "char" and vec.input == "content" and vec.preprocessor is None
+              and vec.strip_accents is None):
+            lo, hi, lower = vec.ngram_range[0], vec.ngram_range[1], bool(vec.lowercase)
+            self.analyse = lambda text: char_ngrams(text, lo, hi, lower)
+        else:  # anything else: scikit-learn's own analyser
+            self.analyse = vec.build_analyzer()
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted column indices, tf-idf values) of one text."""
+        js = [j for j in map(self.vocab.get, self.analyse(text)) if j is not None]
+        if not js:
+            return np.empty(0, np.int64), np.empty(0)
+        idx, counts = np.unique(np.array(js, np.int64), return_counts=True)  # sorted, like a CSR row
+        data = counts.astype(np.float64)
+        if self.binary:
+            data[:] = 1.0
+        if self.sublinear:
+            np.log(data, data)
+            data += 1.0
+        data *= self.idf[idx]
+        if self.norm == "l2":
+            norm = np.sqrt(np.dot(data, data))
+            if norm > 0:
+                data /= norm
+        elif self.norm == "l1":
+            norm = np.abs(data).sum()
+            if norm > 0:
+                data /= norm
+        return idx, data
+
+
+class CompiledTfidf:
+    """TextFeatures + MajorClassifier + AttributeHeads + Precedents as arrays.
+
+    `rows(items)` gives each item's sparse feature vector; `scores(idx, data)` its calibrated
+    P(major), attribute probabilities and per-feature contributions; `similar(idx, data, k)` its
+    nearest precedents."""
+
+    def __init__(self, features, major, heads, precedents=None, meta=None):
+        fields = getattr(features, "fields_", {}) or {}
+        self.blocks: list[_Block] = []
+        offset = 0
+        for name, vec in features.union_.transformer_list:
+            self.blocks.append(_Block(vec, offset, fields.get(name)))
+            offset += len(vec.vocabulary_)
+        if len(features.names_) != offset:
+            raise ValueError("feature names do not match the vectorisers' vocabularies")
+        names = list(features.names_)
+        self.meta = meta
+        if meta is not None:  # binary tokens × weight, appended after the text columns
+            from .tfidf_estimators import meta_tokens
+
+            self._meta_tokens = meta_tokens
+            self.meta_vocab = {t: int(j) + offset for t, j in meta.vocabulary_.items()}
+            self.meta_weight = float(meta.weight)
+            offset += len(meta.vocabulary_)
+            names += list(meta.names_)
+        self.n_features = offset
+        self.names = np.array(names, dtype=object)
+        # Single characters and punctuation-bearing n-grams explain nothing to a reader; decided
+        # once per feature instead of once per matter.
+        self.term_names = [str(n).replace("_", "") for n in names]
+        self.readable = np.array([len(n) >= 2 and _READABLE.fullmatch(n) is not None for n in self.term_names])
+        # One weight matrix, one gather per matter: [calibrated members | attribute heads | explainer].
+        self.n_members = major.coef_.shape[0]
+        self.attribute_names = list(heads.heads_)
+        cols = [major.coef_]
+        if self.attribute_names:
+            cols.append(np.vstack([heads.heads_[n].coef_[0] for n in self.attribute_names]))
+        cols.append(major.explainer_.coef_[:1])
+        self.weights = np.ascontiguousarray(np.vstack(cols).T)  # [features, members + heads + 1]
+        self.major_intercept = np.asarray(major.intercept_, dtype=float)
+        self.cal_a = np.asarray(major.cal_a_, dtype=float)
+        self.cal_b = np.asarray(major.cal_b_, dtype=float)
+        self.head_intercept = np.array([heads.heads_[n].intercept_[0] for n in self.attribute_names])
+        self._precedents(precedents)
+        for block in self.blocks:  # load the tokeniser's dictionary (jieba) now, not on the first matter
+            block.analyse("预热")
+
+    def _precedents(self, precedents) -> None:
+        """Inverted index: for each feature, the precedents that have it and their weight."""
+        self.precedent_items: list[dict] = []
+        self.precedent_min_score = 0.15
+        if precedents is None or not getattr(precedents, "items_", None):
+            self.by_feature = None
+            return
+        matrix = precedents.matrix_.tocsc()  # column j = the precedents carrying feature j
+        matrix.sort_indices()
+        self.by_feature = (np.asarray(matrix.indptr, np.int64), np.asarray(matrix.indices, np.int64),
+                           np.asarray(matrix.data, np.float64))
+        self.precedent_items = list(precedents.items_)
+        import inspect
+
+        default = inspect.signature(type(precedents).query).parameters.get("min_score")
+        if default is not None and default.default is not inspect.Parameter.empty:
+            self.precedent_min_score = float(default.default)
+
+    def row(self, item: str | Mapping, meta: Mapping | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(column indices, values) of one input: a text, or a mapping with the text under
+        "text" and any extra fields the blocks read; `meta` feeds the meta block, if any."""
+        parts_i, parts_d = [], []
+        for block in self.blocks:
+            if isinstance(item, str):
+                text = item if block.field is None else ""
+            else:
+                text = item.get(block.field or "text") or ""
+            i, d = block.vector(text)
+            parts_i.append(i)
+            parts_d.append(d)
+        if self.meta is not None:
+            counts = Counter(j for j in map(self.meta_vocab.get, self._meta_tokens(meta)) if j is not None)
+            cols = sorted(counts)
+            parts_i.append(np.array(cols, np.int64))
+            parts_d.append(np.array([counts[j] * self.meta_weight for j in cols], np.float64))
+        if len(parts_i) == 1:
+            return parts_i[0], parts_d[0]
+        return np.concatenate(parts_i), np.concatenate(parts_d)
+
+    def scores(self, idx: np.ndarray, data: np.ndarray) -> tuple[float, dict[str, float], np.ndarray]:
+        """(P(major), {attribute: probability}, per-feature contributions to the major score)."""
+        z = data @ self.weights[idx] if len(idx) else np.zeros(self.weights.shape[1])
+        m = self.n_members
+        f = z[:m] + self.major_intercept
+        p = float(np.mean(1.0 / (1.0 + np.exp(self.cal_a * f + self.cal_b))))
+        h = z[m:m + len(self.attribute_names)] + self.head_intercept
+        attrs = 1.0 / (1.0 + np.exp(-h))
+        contributions = data * self.weights[idx, -1]
+        return p, dict(zip(self.attribute_names, attrs.tolist())), contributions
+
+    def terms(self, idx: np.ndarray, contributions: np.ndarray, probability: float,
+              limit: int = 8) -> list[tuple[str, float]]:
+        """The readable phrases that pushed the score the way it went, strongest first (ties by
+        column), skipping overlapping repeats of a phrase already listed."""
+        signed = contributions if probability >= 0.5 else -contributions
+        idx = np.asarray(idx)
+        cand = np.flatnonzero((signed > 0) & self.readable[idx])
+        order = cand[np.lexsort((idx[cand], -signed[cand]))]
+        out: list[tuple[str, float]] = []
+        for j in order.tolist():
+            name = self.term_names[idx[j]]
+            if any(name in t or t in name for t, _ in out):
+                continue
+            out.append((name, round(float(contributions[j]), 4)))
+            if len(out) == limit:
+                break
+        return out
+
+    def similar(self, idx: np.ndarray, data: np.ndarray, k: int) -> list[dict]:
+        """The k most similar precedents by cosine (those at or above the minimum score)."""
+        if self.by_feature is None or not k or not len(idx):
+            return []
+        indptr, docs, weights = self.by_feature
+        # The precedents know only the columns they were fitted on (the text blocks); later
+        # columns (the meta tokens) take no part in the match, as in Precedents.query.
+        keep = idx < len(indptr) - 1
+        idx, data = idx[keep], data[keep]
+        if not len(idx):
+            return []
+        norm = np.sqrt(np.dot(data, data))
+        if norm == 0:
+            return []
+        starts, ends = indptr[idx], indptr[idx + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return []
+        # positions of every (feature, precedent) entry of the query's features, in one array
+        first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pos = np.arange(total) + first
+        sims = np.bincount(docs[pos], weights=weights[pos] * np.repeat(data / norm, lengths),
+                           minlength=len(self.precedent_items))
+        k = min(k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [{**self.precedent_items[i], "score": round(float(sims[i]), 4)}
+                for i in top.tolist() if sims[i] >= self.precedent_min_score]

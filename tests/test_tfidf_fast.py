@@ -1,0 +1,60 @@
+"""The compiled TF-IDF path gives the scikit-learn pipeline's numbers."""
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from model.learned import load_default
+from model.learned.tfidf_fast import char_ngrams
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_default(required=True, backend="tfidf")
+
+
+@pytest.fixture(scope="module")
+def corpus_texts():
+    from training.corpus import load_corpus
+
+    records, _ = load_corpus(strict=False)  # texts only: the corpus's own checks are test_corpus's
+    return [r.text for r in records]
+
+
+def test_compiled_path_gives_sklearn_probabilities_on_the_whole_corpus(model, corpus_texts):
+    texts = corpus_texts + ["", "   ", "ABC abc", "关于召开全市安全生产工作会议的通知"]
+    fast = model.predict(texts, k_similar=0)
+    ref = model.predict_sklearn(texts, k_similar=0)
+    assert len(fast) == len(ref) == len(texts)
+    p_fast = np.array([p.probability for p in fast])
+    p_ref = np.array([p.probability for p in ref])
+    assert np.max(np.abs(p_fast - p_ref)) < 1e-9
+    names = sorted(ref[0].attributes)
+    assert names and sorted(fast[0].attributes) == names
+    a_fast = np.array([[p.attributes[n] for n in names] for p in fast])
+    a_ref = np.array([[p.attributes[n] for n in names] for p in ref])
+    assert np.max(np.abs(a_fast - a_ref)) < 1e-9
+    assert [p.terms for p in fast] == [p.terms for p in ref]
+
+
+def test_compiled_precedents_are_sklearn_precedents(model, corpus_texts):
+    texts = corpus_texts[::7]
+    fast = model.predict(texts, k_similar=3)
+    ref = model.predict_sklearn(texts, k_similar=3)
+    assert any(p.similar for p in fast)
+    for f, r in zip(fast, ref):
+        assert [s["score"] for s in f.similar] == [s["score"] for s in r.similar]
+        # equal scores (duplicate titles) may come in either order
+        assert sorted((s["score"], s["title"]) for s in f.similar) == sorted((s["score"], s["title"]) for s in r.similar)
+
+
+def test_precedents_are_computed_only_when_asked_for(model):
+    pred = model.predict(["城区居民生活用水价格调整方案"], k_similar=0)[0]
+    assert pred.similar == []
+    assert model.predict(["城区居民生活用水价格调整方案"], k_similar=2)[0].similar
+
+
+@pytest.mark.parametrize("text", ["", "a", "Ab  C\t\nd", "城东 道路  改造", "ＡＢＣ１２３", "x" * 3])
+@pytest.mark.parametrize("ngram_range", [(1, 4), (2, 3), (1, 1)])
+def test_char_ngrams_are_sklearns(text, ngram_range):
+    want = TfidfVectorizer(analyzer="char", ngram_range=ngram_range).build_analyzer()(text)
+    assert char_ngrams(text, *ngram_range) == want
