@@ -234,3 +234,26 @@ def test_docs_list_every_source_with_its_number():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "SOURCES.md").read_text(encoding="utf-8")
     missing = [k for k, s in REGISTRY.items() if s.name not in doc or s.number not in doc]
     assert not missing, f"docs/SOURCES.md lacks {missing}"
+
+
+def test_settings_and_statutory_routes_cite_registered_articles():
+    """The collective body named per level, the catalogue calendar's basis and an excluded
+    matter's own statutory route (budgets to the people's congress) are citations too."""
+    rs = RulebookSet()
+    problems = {}
+    for name in rs.names():
+        p = rs.get(name)
+        texts = {f"collective_body.{lv}": t for lv, t in p.settings.collective_body.items()}
+        if p.settings.catalogue_basis:
+            texts["catalogue_basis"] = p.settings.catalogue_basis
+        for e in p.exclusions:
+            if getattr(e, "route_basis", None):
+                texts[f"{e.id}.route_basis"] = e.route_basis
+        for where, text in texts.items():
+            found = citation_problems(text, None, REGISTRY)
+            if found:
+                problems[f"{name}:{where}"] = found
+        src = getattr(p.settings, "price_hearing_catalogue_source", None)
+        if src:
+            assert src in REGISTRY, f"{name}: price_hearing_catalogue_source {src!r} is not registered"
+    assert not problems, problems
