@@ -19,6 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy import insert, select, update
 
+from model.safe_text import first_control
+
 from .db import Database, api_keys, utcnow
 from .errors import ApiError
 
@@ -54,9 +56,20 @@ def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(set(scopes))
 
 
+def check_name(name: str) -> str:
+    """A key's name is shown in lists and pages: one line of text, without control characters."""
+    name = (name or "").strip()
+    cp = first_control(name)
+    if not name or len(name) > 200 or cp is not None:
+        raise ValueError(f"the key name must be 1-200 characters on one line, without control characters"
+                         f"{f' (found {cp})' if cp else ''}")
+    return name
+
+
 def create_key(db: Database, name: str, scopes: list[str] | tuple[str, ...]) -> tuple[str, dict]:
     """Make a key; the full key is returned once and never stored."""
     scopes = check_scopes(scopes)
+    name = check_name(name)
     key_id, secret, salt = secrets.token_hex(4), secrets.token_urlsafe(32), secrets.token_hex(16)
     row = {"id": key_id, "name": name, "salt": salt, "key_hash": _hash(salt, secret), "scopes": ",".join(scopes),
            "created_at": utcnow(), "revoked_at": None}

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from model.contract import parse_matter
 from model.errors import ScreenInputError
+from model.safe_text import CONTROL_ERROR, control_messages, first_control
 
 log = logging.getLogger("decision_screen.api")
 
@@ -24,7 +25,8 @@ FIELD_ZH = {"title": "标题", "description": "说明", "unit": "承办单位", 
             "duration_years": "期限", "planned_date": "计划决策日期", "id": "编号", "matters": "事项列表",
             "screening_id": "筛查记录编号", "agree": "是否同意", "label": "正确结论", "comment": "意见",
             "file": "文件", "callback_url": "回调地址", "body": "请求体", "category": "类别",
-            "exclusion": "排除类型", "reviewer": "审核人", "skip_bad_rows": "跳过错误行", "format": "格式"}
+            "exclusion": "排除类型", "reviewer": "审核人", "skip_bad_rows": "跳过错误行", "format": "格式",
+            "name": "名称"}
 MATTER_FIELDS = {"id", "title", "description", "unit", "level", "profile", "amount_wan", "people", "area_mu",
                  "length_km", "duration_years", "planned_date"}
 
@@ -44,6 +46,15 @@ class ApiError(Exception):
 
 def body(code: str, zh: str, en: str, field: str | None = None, **extra: Any) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en, "field": field, **extra}
+
+
+def check_text(value: str | None, field: str, multiline: bool = False) -> None:
+    """The request models' control-character rule (model.safe_text) for values that arrive
+    outside a pydantic model: form fields and upload file names."""
+    cp = first_control(value, multiline) if isinstance(value, str) else None
+    if cp is not None:
+        zh, en = control_messages(field, _zh(field), cp)
+        raise ApiError(422, CONTROL_ERROR, zh, en, field)
 
 
 def _field_path(loc: tuple) -> str | None:
@@ -74,6 +85,9 @@ def _generic(err: dict) -> dict:
     zf = _zh(field)
     ctx = err.get("ctx") or {}
     msg = err.get("msg", "")
+    if kind == CONTROL_ERROR:
+        zh, en = control_messages(field or "input", zf, ctx.get("codepoint", "?"))
+        return body(CONTROL_ERROR, zh, en, field)
     if kind == "missing":
         if field == "body":
             return body("missing_body", "缺少请求体", "request body is required", "body")
@@ -106,7 +120,8 @@ def _generic(err: dict) -> dict:
     if kind.endswith(("_type", "_parsing")):
         return body("bad_type", f"{zf}类型不正确", f"{field} has the wrong type: {msg}", field)
     if kind == "value_error":
-        return body("bad_field", f"{zf}无效: {ctx.get('error', msg)}", f"invalid {field}: {ctx.get('error', msg)}", field)
+        # pydantic's English goes into message_en only.
+        return body("bad_field", f"{zf}无效", f"invalid {field}: {ctx.get('error', msg)}", field)
     return body("bad_field", f"{zf}无效", f"invalid {field}: {msg}", field)
 
 

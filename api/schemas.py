@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from model.contract import Answer, MatterIn
+from model.safe_text import MultiLine, SingleLine, blank_to_none
 
 Label = Literal["major", "not_major"]
 Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
@@ -104,14 +105,19 @@ class JobEvent(JobOut):
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
-    screening_id: str = Field(min_length=1, max_length=64, description="筛查记录编号 / screening_id of the answer")
+    screening_id: SingleLine = Field(min_length=1, max_length=64, description="筛查记录编号 / screening_id of the answer")
     agree: bool = Field(description="是否同意该结论 / does the reviewer agree with the verdict")
     label: Label | None = Field(default=None, description="正确结论; 不同意或结论为 review 时必填 / the correct "
                                 "label; required when disagreeing or when the verdict was review")
-    comment: str | None = Field(default=None, max_length=5000, description="理由 / why")
-    reviewer: str | None = Field(default=None, max_length=200, description="审核人 / reviewer's name")
+    comment: MultiLine | None = Field(default=None, max_length=5000, description="理由 / why")
+    reviewer: SingleLine | None = Field(default=None, max_length=200, description="审核人 / reviewer's name")
     category: Category | None = Field(default=None, description="正确的决策类别 (可选) / correct category")
     exclusion: Exclusion | None = Field(default=None, description="不纳入的原因类型 (可选) / why not major")
+
+    @field_validator("label", "comment", "reviewer", "category", "exclusion", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, v):
+        return blank_to_none(v)
 
 
 class FeedbackOut(BaseModel):

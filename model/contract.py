@@ -7,8 +7,10 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import ScreenInputError
+from .safe_text import CONTROL_ERROR, MultiLine, SingleLine, blank_to_none, control_messages
 
 PROCEDURE_NAMES: tuple[str, ...] = (
     "公众参与", "听证", "专家论证", "风险评估", "合法性审查", "集体讨论决定", "公平竞争审查",
@@ -21,16 +23,18 @@ LEVEL_ALIASES = {"省": "province", "省级": "province", "市": "city", "市级
                  "县级": "county", "区": "county", "县区": "county", "乡": "town", "镇": "town",
                  "乡镇": "town", "街道": "town", "部门": "department"}
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class MatterIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    id: str | None = Field(default=None, max_length=200, description="调用方的编号 / caller's id, echoed back")
-    title: str = Field(min_length=1, max_length=MAX_TITLE, description="决策事项名称 / title of the matter")
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION, description="事项说明 / description")
-    unit: str | None = Field(default=None, max_length=200, description="承办单位 / lead unit")
+    id: SingleLine | None = Field(default=None, max_length=200, description="调用方的编号 / caller's id, echoed back")
+    title: MultiLine = Field(min_length=1, max_length=MAX_TITLE, description="决策事项名称 / title of the matter")
+    description: MultiLine | None = Field(default=None, max_length=MAX_DESCRIPTION,
+                                          description="事项说明 / description")
+    unit: MultiLine | None = Field(default=None, max_length=200, description="承办单位 / lead unit")
     level: LevelName | None = Field(default=None, description="决策机关层级 / level of the deciding body")
-    profile: str | None = Field(default=None, max_length=64, description="适用的标准 / rule profile")
+    profile: SingleLine | None = Field(default=None, max_length=64, description="适用的标准 / rule profile")
     amount_wan: float | None = Field(default=None, ge=0, le=1e9, description="金额 (万元) / amount, 10k yuan")
     people: float | None = Field(default=None, ge=0, le=2e9, description="涉及人数 / people affected")
     area_mu: float | None = Field(default=None, ge=0, le=1e9, description="面积 (亩) / area in mu")
@@ -38,11 +42,44 @@ class MatterIn(BaseModel):
     duration_years: float | None = Field(default=None, ge=0, le=100, description="期限 (年) / duration")
     planned_date: dt.date | None = Field(default=None, description="计划决策日期 / planned decision date")
 
+    @field_validator("description", "unit", "profile", "amount_wan", "people", "area_mu", "length_km",
+                     "duration_years", "planned_date", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, v):
+        return blank_to_none(v)
+
+    @field_validator("amount_wan", "people", "area_mu", "length_km", "duration_years", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v):
+        # JSON true would otherwise read as 1.0; numbers written as text (spreadsheet cells) stay accepted.
+        if isinstance(v, bool):
+            raise PydanticCustomError("bool_not_number", "a number is expected, not true/false")
+        return v
+
+    @field_validator("planned_date", mode="before")
+    @classmethod
+    def _date_only(cls, v):
+        # A date, not a datetime or a timestamp: "2026-12-18T10:00" or 1766016000 is a mistake
+        # of the caller's, not a date to guess at.
+        v = blank_to_none(v)
+        if isinstance(v, dt.datetime):
+            if v.time() != dt.time(0) or v.tzinfo is not None:
+                raise PydanticCustomError("date_not_datetime", "a date (YYYY-MM-DD) is expected, not a datetime")
+            return v.date()
+        if isinstance(v, (bool, int, float)):
+            raise PydanticCustomError("date_type", "a date (YYYY-MM-DD) is expected")
+        if isinstance(v, str) and not _ISO_DATE.fullmatch(v.strip()):
+            raise PydanticCustomError("date_not_datetime", "a date (YYYY-MM-DD) is expected")
+        return v
+
     @field_validator("id", mode="before")
     @classmethod
     def _id_to_str(cls, v):
+        v = blank_to_none(v)
         if v is None or (isinstance(v, float) and v != v):
             return None
+        if isinstance(v, bool):
+            raise PydanticCustomError("bool_not_id", "an id is text or a number, not true/false")
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         return str(v)
@@ -142,6 +179,12 @@ _FIELD_ZH = {"title": "标题", "description": "说明", "unit": "承办单位",
              "duration_years": "期限", "planned_date": "计划决策日期", "id": "编号"}
 
 
+_ZH_PROBLEM = {"bool_not_number": "应为数字, 不接受 true/false", "bool_not_id": "应为文字或数字, 不接受 true/false",
+               "float_parsing": "应为数字", "float_type": "应为数字", "finite_number": "应为有限的数字",
+               "greater_than_equal": "不能为负数", "less_than_equal": "超出允许的最大值",
+               "string_type": "应为文字", "int_from_float": "应为整数"}
+
+
 def parse_matter(data: dict, row: int | None = None) -> MatterIn:
     """Validate one matter, turning pydantic's error into our bilingual one."""
     try:
@@ -151,6 +194,9 @@ def parse_matter(data: dict, row: int | None = None) -> MatterIn:
         field = str(err["loc"][0]) if err["loc"] else None
         zh_field = _FIELD_ZH.get(field or "", field or "输入")
         kind = err["type"]
+        if kind == CONTROL_ERROR:
+            zh, en = control_messages(field or "input", zh_field, (err.get("ctx") or {}).get("codepoint", "?"))
+            raise ScreenInputError(CONTROL_ERROR, zh, en, field, row) from None
         if field == "title" and kind in ("missing", "string_too_short"):
             raise ScreenInputError("title_required", "标题不能为空", "title is required and must not be blank",
                                    "title", row) from None
@@ -169,5 +215,6 @@ def parse_matter(data: dict, row: int | None = None) -> MatterIn:
         if kind == "value_error":
             raise ScreenInputError("unreadable", f"{zh_field}没有可识别的文字", f"{field} has no readable text",
                                    field, row) from None
-        raise ScreenInputError("bad_field", f"{zh_field}无效: {err['msg']}", f"invalid {field}: {err['msg']}",
+        # message_zh stays Chinese: pydantic's English text goes only into message_en.
+        raise ScreenInputError("bad_field", f"{zh_field}{_ZH_PROBLEM.get(kind, '无效')}", f"invalid {field}: {err['msg']}",
                                field, row) from None

@@ -25,7 +25,7 @@ def _is_bilingual(body: dict) -> None:
     ({"title": "规划", "amount_wan": "很多"}, "bad_field", "amount_wan"),
     ({"title": "规划", "amount_wan": -5}, "bad_field", "amount_wan"),
     ({"title": "x" * 501}, "too_long", "title"),
-    ({"title": "\x00\x01\x02"}, "binary_input", "title"),
+    ({"title": "\x00\x01\x02"}, "control_character", "title"),
     ({"title": "！！！"}, "unreadable", "title"),
 ])
 def test_bad_matter_gets_the_clis_bilingual_error(service, payload, code, field):
