@@ -9,6 +9,7 @@ turns red the day the engine is fixed and the mark must come off.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -66,6 +67,17 @@ def test_the_engine_answers_as_the_law_does(screener, case):
     for name in _expand(case.get("not_required")):
         assert name not in procs or not procs[name].required, (
             f"{case['id']}: {name} is not required by law ({case['article']}); engine requires it")
+    planned = case["matter"].get("planned_date")
+    for name in case.get("after_decision") or []:
+        d = procs[name].deadline if name in procs else None
+        assert d is not None and d.earliest is not None and str(d.earliest) >= str(planned), (
+            f"{case['id']}: {name} comes after the government's own decision ({case['article']}); "
+            f"engine deadline: {d}")
+    for name, days in (case.get("min_days_before") or {}).items():
+        d = procs[name].deadline if name in procs else None
+        assert d is not None and d.latest_start is not None, f"{case['id']}: {name} has no start date"
+        gap = (dt.date.fromisoformat(str(planned)) - d.latest_start).days
+        assert gap >= days, f"{case['id']}: {name} starts {gap} days before the decision, the law needs {days}+"
     for name, words in (case.get("text") or {}).items():
         assert name in procs, f"{case['id']}: no {name} in the answer"
         said = procs[name].basis + " " + procs[name].why
