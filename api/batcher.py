@@ -17,10 +17,9 @@ import asyncio
 import logging
 
 from model.contract import MatterIn
-from model.errors import ScreenInputError
 from model.screener import Screener
+from model.vocab import unknown_profile
 
-from .checks import check_matter
 
 log = logging.getLogger("decision_screen.batcher")
 
@@ -35,11 +34,8 @@ class ScreenBatcher:
 
     async def screen(self, matter: MatterIn):
         # Checked here so that one caller's bad input can never fail a whole shared batch.
-        check_matter(matter)
         if matter.profile is not None and matter.profile not in self._names:
-            known = ", ".join(sorted(self._names))
-            raise ScreenInputError("unknown_profile", f"未知的标准: {matter.profile} (可选: {known})",
-                                   f"unknown profile: {matter.profile} (known: {known})", "profile")
+            raise unknown_profile(matter.profile, self._names)
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self._pending.append((matter, fut))

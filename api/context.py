@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert
-
 from model.screener import Screener
 
 from .auth import KeyVerifier
 from .batcher import ScreenBatcher
-from .db import Database, migrate, screenings
+from .db import Database, migrate
 from .jobs import CallbackSender, JobWorker
 from .recorder import Recorder
 from .settings import Settings
@@ -35,8 +33,7 @@ class AppContext:
         db = Database(settings.db_url)
         migrate(db)
         if screener is None:
-            screener = Screener(model="default" if settings.model == "default" else None,
-                                default_profile=settings.default_profile)
+            screener = Screener(model=_learned_model(settings), default_profile=settings.default_profile)
         # The first screening loads jieba's dictionary and warms the model (most of a second):
         # pay it here, not in the first caller's request.
         screener.screen({"title": "关于编制全市国土空间总体规划的决定"})
@@ -53,10 +50,6 @@ class AppContext:
                  screener.rules_version, db.dialect)
         return ctx
 
-    def write_now(self, records: list[dict]) -> None:
-        with self.db.write() as conn:
-            conn.execute(insert(screenings), records)
-
     def stop(self) -> None:
         # Jobs first (a running job releases its lease at the next chunk), then the records.
         if self.worker is not None:
@@ -66,3 +59,12 @@ class AppContext:
         self.batcher.close()
         self.recorder.stop()
         self.db.dispose()
+
+
+def _learned_model(settings: Settings):
+    """The model the settings' one switch asks for (None: the rulebooks answer alone)."""
+    if settings.rules_only:
+        return None
+    from model.learned import load_default
+
+    return load_default(backend=settings.model_backend)

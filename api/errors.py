@@ -18,6 +18,8 @@ from model.contract import parse_matter
 from model.errors import ScreenInputError
 from model.safe_text import CONTROL_ERROR, control_messages, first_control
 
+from .error_shape import TOO_LARGE_FLAG, body, too_large_body  # noqa: F401  (body: the shape, for callers)
+
 log = logging.getLogger("decision_screen.api")
 
 FIELD_ZH = {"title": "标题", "description": "说明", "unit": "承办单位", "level": "层级", "profile": "标准",
@@ -43,9 +45,12 @@ class ApiError(Exception):
     def as_dict(self) -> dict:
         return {"code": self.code, "message_zh": self.zh, "message_en": self.en, "field": self.field, **self.extra}
 
+    @classmethod
+    def of(cls, exc: ScreenInputError, status: int) -> ApiError:
+        """An input error of the engine (model.vocab.unknown_profile, …) with an HTTP status."""
+        return cls(status, exc.code, exc.zh, exc.en, exc.field)
 
-def body(code: str, zh: str, en: str, field: str | None = None, **extra: Any) -> dict:
-    return {"code": code, "message_zh": zh, "message_en": en, "field": field, **extra}
+
 
 
 def check_text(value: str | None, field: str, multiline: bool = False) -> None:
@@ -202,8 +207,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        from .middleware import TOO_LARGE_FLAG, too_large_body
-
         if TOO_LARGE_FLAG in request.scope:
             return _json(413, too_large_body(request.scope[TOO_LARGE_FLAG]))
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
@@ -220,8 +223,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception):
-        from .middleware import TOO_LARGE_FLAG, too_large_body
-
         if TOO_LARGE_FLAG in request.scope:
             return _json(413, too_large_body(request.scope[TOO_LARGE_FLAG]))
         log.exception("unhandled error on %s %s", request.method, request.url.path)

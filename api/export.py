@@ -4,12 +4,11 @@ The catalogue sheet starts with the usual columns of a 重大行政决策事项�
 承办单位, 决策类别, 分级, 是否纳入, 需履行程序, 依据, 置信度, 理由) so a compiler can paste it
 into the official form; our own columns follow. A summary sheet counts verdicts, categories,
 tiers and procedures, with a chart. Cells that a spreadsheet would run as formulas (= + - @)
-are escaped with a leading apostrophe, the same rule as the CLI (model.fileio)."""
+are escaped with a leading apostrophe by model.vocab.safe_cell, as in the CLI."""
 from __future__ import annotations
 
 import io
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -17,10 +16,8 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from model.contract import PROCEDURE_NAMES
-from model.explain import CATEGORY_ZH
 from model.fileio import flatten
-from model.normalise import normalise
+from model.vocab import CATEGORY_ZH, PROCEDURE_NAMES, duplicate_key, safe_cell
 
 CATALOGUE_COLUMNS = ["序号", "决策事项名称", "承办单位", "决策类别", "分级", "是否纳入", "需履行程序", "依据",
                      "置信度", "理由"]
@@ -28,24 +25,6 @@ EXTRA_COLUMNS = ["概率", "排除类型", "程序依据", "重复", "错误", "
 WIDTHS = {"序号": 8, "决策事项名称": 48, "承办单位": 22, "决策类别": 18, "分级": 10, "是否纳入": 12,
           "需履行程序": 40, "依据": 40, "置信度": 8, "理由": 60, "程序依据": 40, "重复": 14, "错误": 30,
           "记录编号": 34}
-VERDICT_ZH = {"major": "纳入", "not_major": "不纳入", "review": "待人工研判"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_DUP_STRIP = re.compile(r"[\s\"'“”‘’《》()（）\[\]【】,，.。;；:：、!！?？]")
-
-
-def safe_cell(v):
-    """A value as a spreadsheet should show it: text that would run as a formula is escaped,
-    and characters XML cannot hold are dropped (openpyxl would refuse the whole file)."""
-    if isinstance(v, str):
-        v = _ILLEGAL_XML.sub("", v)
-        if v.startswith(_FORMULA_START):
-            return "'" + v
-    return v
-
-
-def _dup_key(title: str | None) -> str:
-    return _DUP_STRIP.sub("", normalise(title or "")) if title else ""
 
 
 def _header_style(ws, columns: list[str]):
@@ -65,7 +44,7 @@ def catalogue_row(rec: dict, first_seen: dict[str, int]) -> list:
     """One record (screening with its input) as a catalogue row."""
     inp = rec.get("input") or {}
     row_no = rec.get("row_no")
-    key = _dup_key(inp.get("title"))
+    key = duplicate_key(inp.get("title"))
     dup = ""
     if key:
         if key in first_seen:

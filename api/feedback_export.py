@@ -10,14 +10,12 @@ from typing import IO
 
 from sqlalchemy import select
 
+from model.vocab import ATTRIBUTES, CATEGORIES, EXCLUSION_TYPES, VERDICT_ZH
+
 from .db import Database, feedback, screenings
 
-ATTRIBUTES = ("technical", "stability_risk", "market_entities", "price_utility", "public_interest", "land_relocation")
-CORPUS_EXCLUSIONS = {"legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
-                     "individual_act", "statutory_procedure", "foreign_affairs", "normative_document", "confidential",
-                     "routine"}
-VERDICT_ZH = {"major": "纳入", "not_major": "不纳入", "review": "待人工研判"}
-CORPUS_CATEGORIES = {"public_policy", "plan", "resources", "construction", "catch_all"}
+CORPUS_EXCLUSIONS = set(EXCLUSION_TYPES)
+CORPUS_CATEGORIES = set(CATEGORIES)
 
 
 def valid_stem(stem: str) -> str:

@@ -7,19 +7,11 @@ from __future__ import annotations
 
 import json
 
-from .errors import body
-
-TOO_LARGE_FLAG = "decision_screen.body_too_large"
+from .error_shape import TOO_LARGE_FLAG, body, too_large_body
 
 
 class BodyTooLarge(Exception):
     pass
-
-
-def too_large_body(limit: int) -> dict:
-    mb = limit / (1024 * 1024)
-    return body("body_too_large", f"请求体过大: 上限 {mb:g} MB", f"request body too large: the limit is {mb:g} MB",
-                "body", limit_bytes=limit)
 
 
 class BodyLimitMiddleware:

@@ -8,12 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from model.contract import Answer, MatterIn
 from model.safe_text import MultiLine, SingleLine, blank_to_none
-
-Label = Literal["major", "not_major"]
-Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
-Exclusion = Literal["legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
-                    "individual_act", "statutory_procedure", "foreign_affairs", "normative_document",
-                    "confidential", "routine"]
+from model.vocab import Category, Label
+from model.vocab import ExclusionType as Exclusion
 
 
 class ErrorBody(BaseModel):

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from model.errors import ScreenInputError
+from model.vocab import unknown_profile
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="重大行政决策事项筛查 / screen proposed matters for major-administrative-decision scope")
@@ -111,7 +112,7 @@ def screen(
 
 
 def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) -> None:
-    from model.duplicates import DuplicateFinder
+    from model.vocab import DuplicateFinder
     from model.fileio import Writer, read_rows
 
     scr = _screener(profile, rules_only)
@@ -174,8 +175,7 @@ def profiles(name: Optional[str] = typer.Argument(None, help="show one profile i
         try:
             prof = rb.get(name)
         except KeyError:
-            _fail(ScreenInputError("unknown_profile", f"未知的标准: {name} (可选: {', '.join(rb.names())})",
-                                   f"unknown profile: {name}", "profile"))
+            _fail(unknown_profile(name, rb.names()))
             return
         summary = prof.detail()
         if as_json:

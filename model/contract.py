@@ -11,17 +11,11 @@ from pydantic_core import PydanticCustomError
 
 from .errors import ScreenInputError
 from .safe_text import CONTROL_ERROR, MultiLine, SingleLine, blank_to_none, control_messages
+from .vocab import LEVEL_ALIASES, PROCEDURE_NAMES  # noqa: F401  (PROCEDURE_NAMES: part of the contract's names)
+from .vocab import Level as LevelName
 
-PROCEDURE_NAMES: tuple[str, ...] = (
-    "公众参与", "听证", "专家论证", "风险评估", "合法性审查", "集体讨论决定", "公平竞争审查",
-    "党委请示报告", "人大报告", "决策公布", "档案归档", "决策后评估",
-)
 MAX_TITLE = 500
 MAX_DESCRIPTION = 20_000
-LevelName = Literal["province", "city", "county", "town", "department"]
-LEVEL_ALIASES = {"省": "province", "省级": "province", "市": "city", "市级": "city", "县": "county",
-                 "县级": "county", "区": "county", "县区": "county", "乡": "town", "镇": "town",
-                 "乡镇": "town", "街道": "town", "部门": "department"}
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -5,12 +5,7 @@ from .combine import Combined
 from .contract import Reason
 from .learned import Prediction
 from .rules import RuleResult
-
-CATEGORY_ZH = {"public_policy": "重大公共政策和措施", "plan": "重要规划", "resources": "自然和文化资源",
-               "construction": "重大公共建设项目", "catch_all": "兜底 (其他重大事项)"}
-LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级", "town": "乡镇(街道)", "department": "部门"}
-MEASURE_ZH = {"amount_wan": "金额(万元)", "people": "人数", "area_mu": "面积(亩)", "length_km": "长度(公里)",
-              "duration_years": "期限(年)"}
+from .vocab import CATEGORY_ZH, LEVEL_ZH, MEASURE_ZH
 
 
 def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) -> list[Reason]:

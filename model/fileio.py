@@ -1,7 +1,8 @@
-"""Reading and writing matter files: .jsonl, .csv and .xlsx (pandas + openpyxl).
+"""Reading and writing matter files: .jsonl, .csv and .xlsx.
 
-Column names may be the English contract names or the usual Chinese catalogue headings.
-CSV files in GBK/GB18030 (what Excel on a Chinese Windows writes) are read as such."""
+Spreadsheets are read by model.sheets, the reader the service's uploads use (one table of
+column headings, GBK/GB18030 CSV, a heading row below a title row); answers are written with
+pandas + openpyxl."""
 from __future__ import annotations
 
 import json
@@ -11,19 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ScreenInputError
+from .sheets import field_for, read_table
+from .vocab import CATEGORY_ZH, VERDICT_ZH, safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
-COLUMN_ALIASES = {
-    "序号": "id", "编号": "id", "决策事项名称": "title", "事项名称": "title", "标题": "title", "名称": "title",
-    "决策事项": "title", "事项说明": "description", "说明": "description", "主要内容": "description",
-    "承办单位": "unit", "决策承办单位": "unit", "牵头单位": "unit", "层级": "level", "标准": "profile",
-    "金额(万元)": "amount_wan", "金额（万元）": "amount_wan", "投资(万元)": "amount_wan", "涉及人数": "people",
-    "面积(亩)": "area_mu", "长度(公里)": "length_km", "期限(年)": "duration_years",
-    "计划决策日期": "planned_date", "计划时间": "planned_date",
-}
-_ENCODINGS = ("utf-8-sig", "gb18030")
-# Cells starting with these run as formulas in spreadsheet programs (CSV/formula injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _suffix(path: Path, what: str) -> str:
@@ -35,24 +27,16 @@ def _suffix(path: Path, what: str) -> str:
 
 
 def _clean(record: dict) -> dict:
+    """A JSON Lines record with the same headings and empty values dropped as a sheet's rows."""
     out = {}
     for k, v in record.items():
-        key = COLUMN_ALIASES.get(str(k).strip(), str(k).strip())
+        key = field_for(k) or str(k).strip()
         if v is None or (isinstance(v, float) and v != v):
             continue
         if isinstance(v, str) and not v.strip():
             continue
-        if hasattr(v, "isoformat") and key == "planned_date":
-            v = v.isoformat()[:10]
         out[key] = v
     return out
-
-
-def _check_columns(columns) -> None:
-    names = {COLUMN_ALIASES.get(str(c).strip(), str(c).strip()) for c in columns}
-    if "title" not in names:
-        raise ScreenInputError("missing_column", "缺少“决策事项名称”(title)列",
-                               "missing column: title (决策事项名称)", "title")
 
 
 def read_rows(path: Path) -> Iterator[dict]:
@@ -83,43 +67,16 @@ def read_rows(path: Path) -> Iterator[dict]:
                 continue
             yield _clean(obj)
         return
-    if suffix == ".csv":
-        frame = None
-        for enc in _ENCODINGS:
-            try:
-                frame = pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
-                break
-            except UnicodeDecodeError:
-                continue
-            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-                raise ScreenInputError("bad_csv", f"CSV 文件无法解析: {exc}", f"cannot parse CSV: {exc}") from None
-        if frame is None:
-            raise ScreenInputError("bad_encoding", "CSV 文件编码无法识别 (支持 UTF-8 与 GBK/GB18030)",
-                                   "cannot decode CSV (UTF-8 and GBK/GB18030 are supported)")
-    else:
-        try:
-            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ScreenInputError("bad_xlsx", f"xlsx 文件无法读取: {type(exc).__name__}",
-                                   f"cannot read xlsx file: {type(exc).__name__}") from None
-    _check_columns(frame.columns)
-    for rec in frame.to_dict(orient="records"):
-        yield _clean(rec)
-
-
-def _safe_cell(v):
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
+    # The service's reader: the same headings, encodings and checks as an upload.
+    table = read_table(path.read_bytes(), suffix[1:], allow_empty=True)
+    yield from table.rows
 
 
 def flatten(answer: dict, row: dict | None = None) -> dict:
     """One flat row for CSV/xlsx: the usual catalogue columns plus the contract's fields."""
-    from .explain import CATEGORY_ZH
-
     required = [p["name"] for p in answer.get("procedures", []) if p.get("required")]
     bases = sorted({p["basis"] for p in answer.get("procedures", []) if p.get("required")})
-    verdict_zh = {"major": "纳入", "not_major": "不纳入", "review": "待人工研判"}.get(answer.get("verdict"), "")
+    verdict_zh = VERDICT_ZH.get(answer.get("verdict"), "")
     out = {
         "id": answer.get("id"),
         "决策事项名称": (row or {}).get("title"),
@@ -143,7 +100,7 @@ def flatten(answer: dict, row: dict | None = None) -> dict:
         "model_version": answer.get("model_version"),
         "rules_version": answer.get("rules_version"),
     }
-    return {k: _safe_cell(v) for k, v in out.items()}
+    return {k: safe_cell(v) for k, v in out.items()}
 
 
 class Writer:

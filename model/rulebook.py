@@ -16,22 +16,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .patterns import PatternSet
+from .vocab import ATTRIBUTES, LEVELS, Attribute, Category, ExclusionType, Level, Measure  # noqa: F401
 
 RULEBOOK_DIR = Path(__file__).resolve().parent / "rulebooks"
 
-Level = Literal["province", "city", "county", "town", "department"]
-LEVELS: tuple[str, ...] = ("province", "city", "county", "town", "department")
+# The names themselves are model.vocab's (one vocabulary for engine, service and training).
 # Government tiers from the top; a department sits beside, not under, this ladder.
 LEVEL_RANK = {"province": 4, "city": 3, "county": 2, "town": 1, "department": 0}
-Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
-ExclusionType = Literal["legislation", "emergency_response", "macro_fiscal", "personnel",
-                        "internal_management", "individual_act", "statutory_procedure",
-                        "foreign_affairs", "normative_document", "confidential", "routine"]
-Attribute = Literal["technical", "stability_risk", "market_entities", "price_utility",
-                    "public_interest", "land_relocation"]
-ATTRIBUTES: tuple[str, ...] = ("technical", "stability_risk", "market_entities", "price_utility",
-                               "public_interest", "land_relocation")
-Measure = Literal["amount_wan", "people", "area_mu", "length_km", "duration_years"]
 
 
 class RulebookError(ValueError):

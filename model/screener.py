@@ -13,6 +13,7 @@ from .learned import LearnedModel, load_default
 from .normalise import normalise
 from .procedures import procedures_for
 from .rulebook import ATTRIBUTES, RulebookSet, default_rulebooks
+from .vocab import unknown_profile
 
 _UNIT_LEVEL = [
     (re.compile(r"(街道办事处|街道|镇人民政府|乡人民政府|镇政府|乡政府|[镇乡])$"), "town"),
@@ -45,9 +46,7 @@ class Screener:
         self.k_similar = k_similar
         self.model: LearnedModel | None = load_default() if model == "default" else model  # type: ignore[assignment]
         if default_profile not in self.rulebooks.names():
-            known = ", ".join(self.rulebooks.names())
-            raise ScreenInputError("unknown_profile", f"未知的标准: {default_profile} (可选: {known})",
-                                   f"unknown profile: {default_profile} (known: {known})", "profile")
+            raise unknown_profile(default_profile, self.rulebooks.names())
         self.default_profile = default_profile
         self.rules_version = self.rulebooks.version()
 
@@ -60,9 +59,7 @@ class Screener:
         try:
             return self.rulebooks.get(name)
         except KeyError:
-            known = ", ".join(self.rulebooks.names())
-            raise ScreenInputError("unknown_profile", f"未知的标准: {name} (可选: {known})",
-                                   f"unknown profile: {name} (known: {known})", "profile", row) from None
+            raise unknown_profile(name, self.rulebooks.names(), row) from None
 
     def screen(self, matter: MatterIn | dict, row: int | None = None) -> Answer:
         return self.screen_many([matter], start_row=row)[0]

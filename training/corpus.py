@@ -15,25 +15,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model.normalise import normalise
-from model.rulebook import ATTRIBUTES
+from model.vocab import ATTRIBUTES, PROCEDURE_NAMES, Category, Label, Level
+from model.vocab import ExclusionType as Exclusion
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "corpora" / "items"
 RESERVED_FILE = ROOT.parent / "shared" / "RESERVED_ISSUERS.md"
 
-Label = Literal["major", "not_major"]
 SourceType = Literal["catalogue", "document", "written", "feedback"]
-Level = Literal["province", "city", "county", "town", "department"]
-Category = Literal["public_policy", "plan", "resources", "construction", "catch_all"]
-Exclusion = Literal["legislation", "emergency_response", "macro_fiscal", "personnel", "internal_management",
-                    "individual_act", "statutory_procedure", "foreign_affairs", "normative_document",
-                    "confidential", "routine"]
 FoundIn = Literal["executive_meeting", "party_government_meeting", "department_meeting", "livelihood_list",
                   "work_report", "predisclosure", "hearing_notice", "risk_notice", "other"]
 HardType = Literal["emergency_plan", "normative_doc", "price", "school_layout", "land_compensation",
                    "town_small_works", "festival", "budget", "other"]
-PROCEDURE_KEYS = ("公众参与", "听证", "专家论证", "风险评估", "合法性审查", "集体讨论决定", "公平竞争审查",
-                  "党委请示报告", "人大报告", "决策公布", "档案归档", "决策后评估")
+PROCEDURE_KEYS = PROCEDURE_NAMES
 
 
 class Attributes(BaseModel):

@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from ..auth import KeyInfo, require
-from ..callback_policy import CallbackPolicy
-from ..errors import ApiError
-from ..export import build_result_xlsx, result_jsonl, template_csv, template_xlsx
-from ..jobs import create_job, get_job, job_records, new_id, public
+from ..downloads import XLSX, result_response, template_response
+from ..jobs import public
 from ..schemas import JobEvent, JobOut
-from ..uploads import parse_upload, validate_rows
+from ..services import jobs as job_service
 from .common import ERR_AUTH, ERR_INPUT, ERR_NOT_FOUND, PREFIX, ctx_of
 
 router = APIRouter(prefix=PREFIX, tags=["jobs"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 callbacks = APIRouter()
 
@@ -33,50 +29,6 @@ callbacks = APIRouter()
                             "a thread of its own, never holding up screening.")
 def job_finished(body: JobEvent) -> None:  # pragma: no cover - documentation only
     pass
-
-
-def _check_callback(url: str | None, settings) -> str | None:
-    if url is None or not url.strip():
-        return None
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
-        raise ApiError(422, "bad_callback_url", "回调地址应为 http(s)://… 的完整网址",
-                       "callback_url must be a full http(s):// URL", "callback_url")
-    problem = CallbackPolicy.from_setting(settings.callback_allow).check_url(url)
-    if problem:
-        raise ApiError(422, "callback_url_not_allowed", "回调地址不在允许范围内 (见 DECISION_SCREEN_CALLBACK_ALLOW)",
-                       f"callback_url not allowed: {problem}", "callback_url")
-    return url
-
-
-def _create(ctx, key: KeyInfo, filename: str, data: bytes, profile: str | None, callback_url: str | None,
-            skip_bad_rows: bool, base_url: str) -> dict:
-    profiles = set(ctx.screener.rulebooks.names())
-    if profile is not None and profile not in profiles:
-        raise ApiError(422, "unknown_profile", f"未知的标准: {profile} (可选: {', '.join(sorted(profiles))})",
-                       f"unknown profile: {profile} (known: {', '.join(sorted(profiles))})", "profile")
-    parsed = parse_upload(filename, data, ctx.settings.max_job_rows)
-    errors = validate_rows(parsed, profiles, profile, limit=100)
-    row_errors: dict[int, dict] = {}
-    if errors and not skip_bad_rows:
-        first = errors[0]
-        more = f" (共至少 {len(errors)} 行有错误)" if len(errors) > 1 else ""
-        raise ApiError(422, "bad_rows", f"{first['message_zh']}{more}", f"{first['message_en']}"
-                       f"{f' (at least {len(errors)} rows have errors)' if len(errors) > 1 else ''}",
-                       first.get("field"), row=first["row"], sheet_row=first["sheet_row"], errors=errors)
-    if errors:  # skip_bad_rows: find them all, keep them as error rows of the result
-        for e in validate_rows(parsed, profiles, profile, limit=len(parsed.rows)):
-            row_errors[e["row"]] = e
-    job_id = new_id()
-    job = create_job(ctx.db, job_id=job_id, key_id=key.id, filename=filename or "upload", profile=profile,
-                     rows=parsed.rows, row_errors=row_errors, callback_url=callback_url,
-                     result_url=f"{base_url.rstrip('/')}/api/v1/jobs/{job_id}/result",
-                     options={"ignored_columns": parsed.ignored_columns, "columns": parsed.columns,
-                              "skip_bad_rows": skip_bad_rows, "file_type": parsed.file_type})
-    if ctx.worker is not None:
-        ctx.worker.wake.set()
-    return job
 
 
 @router.post(
@@ -102,16 +54,14 @@ def create_job_endpoint(
     key: KeyInfo = Depends(require("jobs")),
 ) -> JSONResponse:
     ctx = ctx_of(request)
-    url = _check_callback(callback_url, ctx.settings)
+    url = job_service.check_callback(callback_url, ctx.settings)
     profile = profile.strip() or None if profile else None
     # The body limit middleware has already capped the request; read at most one byte past the
     # file limit to tell an oversized file from a full-sized one.
     data = file.file.read(ctx.settings.max_upload_bytes + 1)
-    if len(data) > ctx.settings.max_upload_bytes:
-        mb = ctx.settings.max_upload_bytes / (1024 * 1024)
-        raise ApiError(413, "file_too_large", f"文件过大: 上限 {mb:g} MB", f"file too large: the limit is {mb:g} MB",
-                       "file")
-    job = _create(ctx, key, file.filename or "", data, profile, url, skip_bad_rows, str(request.base_url))
+    job_service.check_size(data, ctx.settings)
+    job = job_service.create_from_upload(ctx, key, file.filename or "", data, profile, url, skip_bad_rows,
+                                         str(request.base_url))
     return JSONResponse(public(job), status_code=202, headers={"Location": f"/api/v1/jobs/{job['id']}"})
 
 
@@ -126,24 +76,7 @@ def create_job_endpoint(
 )
 def job_template(format: Literal["xlsx", "csv"] = Query(default="xlsx", description="xlsx 或 csv"),
                  key: KeyInfo = Depends(require("jobs"))) -> Response:
-    if format == "csv":
-        return Response(template_csv(), media_type="text/csv; charset=utf-8",
-                        headers=_disposition("决策事项上传模板.csv", "upload-template.csv"))
-    return Response(template_xlsx(), media_type=XLSX, headers=_disposition("决策事项上传模板.xlsx", "upload-template.xlsx"))
-
-
-def _disposition(name: str, ascii_name: str | None = None) -> dict[str, str]:
-    ascii_name = ascii_name or "".join(c if c.isascii() and c not in '"\\' else "_" for c in name)
-    return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}
-
-
-def _visible_job(ctx, job_id: str, key: KeyInfo) -> dict:
-    job = get_job(ctx.db, job_id)
-    # A key sees its own jobs; admin sees all. Someone else's job is "not found", not "forbidden",
-    # so ids cannot be probed.
-    if job is None or (job["key_id"] != key.id and not key.allows("admin")):
-        raise ApiError(404, "job_not_found", "找不到该任务", "no such job", "job_id")
-    return job
+    return template_response(format)
 
 
 @router.get(
@@ -155,7 +88,7 @@ def _visible_job(ctx, job_id: str, key: KeyInfo) -> dict:
 )
 async def job_status(request: Request, job_id: str = Path(max_length=64),
                      key: KeyInfo = Depends(require("jobs"))) -> JSONResponse:
-    job = await run_in_threadpool(_visible_job, ctx_of(request), job_id, key)
+    job = await run_in_threadpool(job_service.get_visible, ctx_of(request), key, job_id)
     return JSONResponse(public(job))
 
 
@@ -176,15 +109,6 @@ def job_result(request: Request, job_id: str = Path(max_length=64),
                format: Literal["xlsx", "jsonl"] = Query(default="xlsx", description="xlsx 或 jsonl"),
                key: KeyInfo = Depends(require("jobs"))) -> Response:
     ctx = ctx_of(request)
-    job = _visible_job(ctx, job_id, key)
-    if job["status"] != "done":
-        raise ApiError(409, "job_not_finished", f"任务尚未完成 (状态 {job['status']}, 进度 {job['done_rows']}/"
-                       f"{job['total_rows']})", f"the job has not finished (status {job['status']}, "
-                       f"{job['done_rows']}/{job['total_rows']} rows)", "job_id", job_status=job["status"])
-    if format == "jsonl":
-        return StreamingResponse(result_jsonl(job_records(ctx.db, job_id)), media_type="application/x-ndjson",
-                                 headers=_disposition(f"screened-{job_id}.jsonl"))
-    info = {**job, "model_version": ctx.screener.model_version, "rules_version": ctx.screener.rules_version}
-    data = build_result_xlsx(info, job_records(ctx.db, job_id))
-    return Response(data, media_type=XLSX, headers=_disposition(f"重大行政决策事项目录草稿-{job_id[:8]}.xlsx",
-                                                              f"draft-catalogue-{job_id[:8]}.xlsx"))
+    job = job_service.get_visible(ctx, key, job_id)
+    job_service.check_done(job)
+    return result_response(ctx, job, format)

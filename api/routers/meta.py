@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from model.vocab import unknown_profile
+
 from ..auth import KeyInfo, require
 from ..errors import ApiError
 from ..schemas import ModelInfo
@@ -35,8 +37,7 @@ def get_profile(request: Request, name: str = Path(max_length=64), key: KeyInfo 
     try:
         prof = rb.get(name)
     except KeyError:
-        raise ApiError(404, "unknown_profile", f"未知的标准: {name} (可选: {', '.join(rb.names())})",
-                       f"unknown profile: {name}", "name") from None
+        raise ApiError.of(unknown_profile(name, rb.names(), field="name"), 404) from None
     return prof.detail()
 
 

@@ -1,95 +1,116 @@
-"""The batch page's data: a key's recent jobs, and a finished job's rows in the compact form
-the results table works with (the full answers stay in the database; a row's drill-down
-links to its record page).
-
-The duplicate flag comes from api.export.catalogue_row, so the table flags exactly the rows
-the downloaded draft catalogue flags."""
+"""批量筛查 /ui/batch: upload a spreadsheet, follow the job, see its rows and download the draft
+catalogue. Uploads and downloads go through the same services as /api/v1/jobs."""
 from __future__ import annotations
 
-from collections import Counter
-
-from sqlalchemy import select
-
-from model.explain import CATEGORY_ZH, LEVEL_ZH
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.datastructures import UploadFile
 
 from ..auth import KeyInfo
-from ..db import Database, jobs
-from ..export import CATALOGUE_COLUMNS, EXTRA_COLUMNS, catalogue_row
-from ..jobs import job_records, public
-from .present import EXCLUSION_ZH, JOB_STATUS_ZH, VERDICT_ZH, beijing
+from ..downloads import result_response, template_response
+from ..errors import ApiError
+from ..services import jobs as job_service
+from . import batch_view
+from .base import (
+    UPLOAD_PATH,
+    PageError,
+    checked_form,
+    ctx_of,
+    form_text,
+    page_router,
+    profile_choices,
+    render,
+    signed_in,
+)
 
-RECENT_JOBS = 15
-TOP_UNITS = 12
-_DUP_INDEX = (CATALOGUE_COLUMNS + EXTRA_COLUMNS).index("重复")
-# The order a compiler works in: the matters a person must decide first, then bad rows to fix.
-VERDICT_ORDER = {"review": 0, "error": 1, "major": 2, "not_major": 3}
+router = page_router()
 
-
-def recent_jobs(db: Database, key: KeyInfo, limit: int = RECENT_JOBS) -> list[dict]:
-    q = select(jobs).order_by(jobs.c.created_at.desc()).limit(limit)
-    if not key.allows("admin"):
-        q = q.where(jobs.c.key_id == key.id)
-    with db.read() as conn:
-        rows = conn.execute(q).mappings().all()
-    return [job_view(dict(r)) for r in rows]
-
-
-def job_view(job: dict) -> dict:
-    out = public(job)
-    out["status_zh"] = JOB_STATUS_ZH.get(out["status"], out["status"])
-    out["created_local"] = beijing(job["created_at"])
-    out["finished_local"] = beijing(job["finished_at"]) if job.get("finished_at") else ""
-    out["percent"] = round(out["progress"] * 100)
-    return out
+def _batch_context(request: Request, key: KeyInfo) -> dict:
+    ctx = ctx_of(request)
+    return {"profiles": profile_choices(request), "jobs": batch_view.recent_jobs(ctx, key),
+            "max_upload_bytes": ctx.settings.max_upload_bytes, "max_job_rows": ctx.settings.max_job_rows}
 
 
-def _row(rec: dict, dup: str) -> dict:
-    inp = rec.get("input") or {}
-    ans = rec.get("answer")
-    base = {"row": rec["row_no"], "id": rec["id"], "title": str(inp.get("title") or ""),
-            "unit": str(inp.get("unit") or ""), "dup": dup}
-    if not ans:
-        err = rec.get("error") or {}
-        return {**base, "verdict": "error", "verdict_zh": VERDICT_ZH["error"], "confidence": None,
-                "probability": None, "category": "", "tier": "", "exclusion": "", "procedures": [],
-                "reasons": [], "error": err.get("message_zh") or "该行未能筛查"}
-    return {**base, "verdict": ans["verdict"], "verdict_zh": VERDICT_ZH[ans["verdict"]],
-            "confidence": ans.get("confidence"), "probability": ans.get("probability"),
-            "category": CATEGORY_ZH.get(ans.get("category") or "", ""),
-            "tier": LEVEL_ZH.get(ans.get("tier") or "", ""),
-            "exclusion": EXCLUSION_ZH.get((ans.get("exclusion") or {}).get("type") or "", ""),
-            "procedures": [p["name"] for p in ans.get("procedures") or [] if p.get("required")],
-            "reasons": [r.get("text") or "" for r in ans.get("reasons") or []][:6], "error": ""}
+@router.get("/ui/batch")
+async def batch_page(request: Request, key: KeyInfo = Depends(signed_in("jobs"))):
+    context = await run_in_threadpool(_batch_context, request, key)
+    return render(request, "batch.html", page="batch", upload_error=None, **context)
 
 
-def job_rows(db: Database, job_id: str) -> dict:
-    """Every row of a finished job, and the counts the summary draws."""
-    rows = []
-    first_seen: dict[str, int] = {}
-    verdicts: Counter = Counter()
-    categories: Counter = Counter()
-    units: Counter = Counter()
-    for rec in job_records(db, job_id):
-        dup = catalogue_row(rec, first_seen)[_DUP_INDEX] or ""
-        row = _row(rec, dup)
-        rows.append(row)
-        verdicts[row["verdict"]] += 1
-        # As in the catalogue's summary sheet: categories of what is (or may be) in the catalogue.
-        if row["verdict"] in ("major", "review"):
-            categories[row["category"] or "未分类"] += 1
-        units[row["unit"] or "(未填承办单位)"] += 1
-    top_units = units.most_common(TOP_UNITS)
-    rest = sum(units.values()) - sum(n for _, n in top_units)
-    if rest:
-        top_units.append(("其他单位", rest))
-    return {
-        "rows": rows,
-        "summary": {
-            "total": len(rows),
-            "verdicts": [{"key": k, "label": VERDICT_ZH[k], "count": verdicts.get(k, 0)}
-                         for k in ("major", "review", "not_major", "error")],
-            "categories": [{"label": k, "count": n} for k, n in categories.most_common()],
-            "units": [{"label": k, "count": n} for k, n in top_units],
-            "duplicates": sum(1 for r in rows if r["dup"]),
-        },
-    }
+@router.get("/ui/batch/template.xlsx")
+def batch_template_xlsx(key: KeyInfo = Depends(signed_in("jobs"))):
+    return template_response("xlsx")
+
+
+@router.get("/ui/batch/template.csv")
+def batch_template_csv(key: KeyInfo = Depends(signed_in("jobs"))):
+    return template_response("csv")
+
+
+@router.post(UPLOAD_PATH)
+async def batch_upload(request: Request, key: KeyInfo = Depends(signed_in("jobs"))):
+    form = await checked_form(request)
+    ctx = ctx_of(request)
+    upload = form.get("file")
+    profile = form_text(form, "profile", 64) or None
+    skip_bad_rows = form_text(form, "skip_bad_rows") in ("on", "true", "1")
+    error: dict | None = None
+    job = None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        error = {"message_zh": "请选择要上传的 .xlsx 或 .csv 文件。", "errors": []}
+    else:
+        data = await upload.read(ctx.settings.max_upload_bytes + 1)
+        if len(data) > ctx.settings.max_upload_bytes:
+            mb = ctx.settings.max_upload_bytes / (1024 * 1024)
+            error = {"message_zh": f"文件过大: 上限 {mb:g} MB, 请拆分后上传。", "errors": []}
+        else:
+            try:
+                # The service POST /api/v1/jobs uses: the same checks, the same queue and worker.
+                job = await run_in_threadpool(job_service.create_from_upload, ctx, key, upload.filename, data,
+                                              profile, None, skip_bad_rows, str(request.base_url))
+            except ApiError as exc:
+                error = {"message_zh": exc.zh, "errors": exc.extra.get("errors") or [], "code": exc.code}
+    if job is None:
+        context = await run_in_threadpool(_batch_context, request, key)
+        return render(request, "batch.html", status=422, page="batch", upload_error=error,
+                      upload_values={"profile": profile or "", "skip_bad_rows": skip_bad_rows}, **context)
+    return RedirectResponse(f"/ui/batch/{job['id']}", status_code=303)
+
+
+def _visible_job(request: Request, key: KeyInfo, job_id: str, api: bool = False) -> dict:
+    try:
+        return job_service.get_visible(ctx_of(request), key, job_id)
+    except ApiError:
+        raise PageError(404, "找不到该任务", "该任务不存在, 或不属于当前密钥。", api=api, code="job_not_found") from None
+
+
+@router.get("/ui/batch/{job_id}")
+async def job_page(request: Request, job_id: str, key: KeyInfo = Depends(signed_in("jobs"))):
+    job = await run_in_threadpool(_visible_job, request, key, job_id)
+    return render(request, "job.html", page="batch", job=batch_view.job_view(job))
+
+
+@router.get("/ui/batch/{job_id}/status.json")
+async def job_status(request: Request, job_id: str, key: KeyInfo = Depends(signed_in("jobs", api=True))):
+    job = await run_in_threadpool(_visible_job, request, key, job_id, True)
+    return JSONResponse(batch_view.job_view(job))
+
+
+@router.get("/ui/batch/{job_id}/rows.json")
+async def job_rows(request: Request, job_id: str, key: KeyInfo = Depends(signed_in("jobs", api=True))):
+    job = await run_in_threadpool(_visible_job, request, key, job_id, True)
+    if job["status"] != "done":
+        raise PageError(409, "job not finished", "任务尚未完成", api=True, code="job_not_finished")
+    data = await run_in_threadpool(batch_view.job_rows, ctx_of(request), job["id"])
+    return JSONResponse(data)
+
+
+@router.get("/ui/batch/{job_id}/result.xlsx")
+def job_result(request: Request, job_id: str, key: KeyInfo = Depends(signed_in("jobs"))):
+    job = _visible_job(request, key, job_id)
+    if job["status"] != "done":
+        raise PageError(409, "任务尚未完成", f"任务尚未完成 (已完成 {job['done_rows']}/{job['total_rows']} 行), "
+                        "完成后即可下载目录草稿。")
+    return result_response(ctx_of(request), job, "xlsx")
+

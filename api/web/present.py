@@ -13,28 +13,21 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from urllib.parse import unquote
 
-from model.explain import CATEGORY_ZH, LEVEL_ZH, MEASURE_ZH
 from model.normalise import normalise
+from model.vocab import (
+    ATTRIBUTE_ZH,
+    CATEGORY_ZH,
+    EXCLUSION_ZH,
+    LEVEL_ZH,
+    MEASURE_ZH,
+)
+from model.vocab import VERDICT_OR_ERROR_ZH as VERDICT_ZH
 
-# China has kept one offset all year since 1991: a fixed +8 needs no time-zone database.
-BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
+from ..services.history import BEIJING
 
-VERDICT_ZH = {"major": "纳入", "not_major": "不纳入", "review": "待人工研判", "error": "输入错误"}
 VERDICT_LONG = {"major": "属于重大行政决策, 建议纳入目录", "not_major": "不属于重大行政决策",
                 "review": "证据不足以自动判断, 请人工研判", "error": "该行输入有误, 未能筛查"}
-LABEL_ZH = {"major": "重大 (纳入)", "not_major": "非重大 (不纳入)"}
-SOURCE_ZH = {"screen": "单项研判", "batch": "批量接口", "job": "表格任务"}
 JOB_STATUS_ZH = {"queued": "排队中", "running": "筛查中", "done": "已完成", "failed": "失败"}
-EXCLUSION_ZH = {
-    "legislation": "政府立法 (规章、地方性法规草案)", "emergency_response": "突发事件应急处置",
-    "macro_fiscal": "宏观调控 (财政、货币政策)", "personnel": "人事任免", "internal_management": "机关内部管理",
-    "individual_act": "个案行政行为 (许可、处罚、复议等)", "statutory_procedure": "法律另有程序规定",
-    "foreign_affairs": "外事事项", "normative_document": "规范性文件 (另行程序)", "confidential": "依法不公开事项",
-    "routine": "日常事务 (通知、会议、表彰、报告等)",
-}
-ATTRIBUTE_ZH = {"technical": "专业性、技术性较强", "stability_risk": "可能影响社会稳定或公共安全",
-                "market_entities": "涉及市场主体经济活动", "price_utility": "公用事业、公益服务价格",
-                "public_interest": "涉及重大公共利益", "land_relocation": "征地拆迁、补偿安置"}
 REASON_KIND_ZH = {"exclusion": "排除规则", "exclusion_overridden": "排除被覆盖", "enumeration": "列举规则",
                   "threshold": "数值标准", "no_rule": "未命中规则", "model": "学习模型",
                   "disagreement": "规则与模型分歧", "review_band": "人工复核"}
@@ -45,16 +38,6 @@ LEVEL_CHOICES = list(LEVEL_ZH.items())
 RULE_KINDS = ("exclusion", "exclusion_overridden", "enumeration", "threshold")
 _QUOTED = re.compile(r"[“\"]([^”\"]{1,80})[”\"]")
 _TERM_TRIM = " \t,.;:!?，。；：、！？\"'()（）《》【】[]-"
-
-
-def beijing(value: dt.datetime | str | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def matter_text(matter: dict) -> str:

@@ -1,8 +1,8 @@
 """Sign-in state of the reviewer pages: a signed session cookie and a CSRF token per session.
 
 The browser never holds the API key itself: the sign-in page checks the pasted key with
-api.auth.lookup and keeps only the key's *id* in a cookie signed with itsdangerous. Every
-request looks that id up again (one indexed read), so a key revoked with `decision-screen keys
+api.services.keys.verify and keeps only the key's *id* in a cookie signed with itsdangerous.
+Every request looks that id up again (api.services.keys.by_id, one indexed read), so a key revoked with `decision-screen keys
 revoke` signs its pages out at once, and a scope change takes effect on the next page.
 
 CSRF: each session carries a random token; every POST form sends it back in a hidden field
@@ -23,10 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
-
-from ..auth import KeyInfo
-from ..db import Database, api_keys
 
 COOKIE = "ds_ui_session"
 COOKIE_PATH = "/ui"
@@ -34,7 +30,6 @@ COOKIE_PATH = "/ui"
 MAX_AGE_SECONDS = 8 * 3600
 # The cookie is re-signed (extending the idle timeout) at most this often, not on every request.
 REFRESH_AFTER_SECONDS = 600
-SECRET_ENV = "DECISION_SCREEN_SESSION_SECRET"
 SECRET_FILE = "ui_session_secret"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -43,10 +38,11 @@ _secrets: dict[str, str] = {}
 _secret_lock = threading.Lock()
 
 
-def session_secret(var_dir: Path) -> str:
-    env = os.environ.get(SECRET_ENV, "").strip()
-    if env:
-        return env
+def session_secret(var_dir: Path, configured: str | None = None) -> str:
+    """The configured secret (Settings.session_secret, from $DECISION_SCREEN_SESSION_SECRET), else
+    one kept in var_dir."""
+    if configured and configured.strip():
+        return configured.strip()
     path = (Path(var_dir) / SECRET_FILE).resolve()
     with _secret_lock:
         hit = _secrets.get(str(path))
@@ -119,13 +115,3 @@ def read_session(cookie: str | None, secret: str, now: float | None = None) -> S
 
 def write_session(session: Session, secret: str) -> str:
     return _serializer(secret).dumps({"k": session.key_id, "c": session.csrf})
-
-
-def key_by_id(db: Database, key_id: str) -> KeyInfo | None:
-    """The key a session was signed in with, if it still exists and is not revoked."""
-    with db.read() as conn:
-        row = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.scopes, api_keys.c.revoked_at)
-                           .where(api_keys.c.id == key_id)).mappings().first()
-    if row is None or row["revoked_at"] is not None:
-        return None
-    return KeyInfo(row["id"], row["name"], frozenset(s for s in row["scopes"].split(",") if s))

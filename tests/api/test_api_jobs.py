@@ -317,7 +317,7 @@ def test_a_graceful_shutdown_hands_the_job_back_and_the_next_start_finishes_it(s
 
 
 def test_a_job_that_keeps_failing_is_marked_failed_not_retried_for_ever(service_with, monkeypatch):
-    from api import jobs as jobs_mod
+    from api.jobs import worker as jobs_mod
 
     def broken(self, job, rows):
         raise RuntimeError("simulated bug")

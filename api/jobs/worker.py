@@ -1,13 +1,12 @@
-"""Spreadsheet jobs: a database-backed queue, a worker thread in each service process, and
-job-end callbacks.
+"""The job worker: one thread in each service process that claims queued jobs and screens
+their rows in chunks.
 
-Durability: an upload is committed (job + every row) before its id is returned. The worker
-screens rows in chunks; each chunk's screening records and the job's cursor (`next_row`) are
-committed in one transaction, together with a check that this worker still holds the job's
-lease. A worker that dies (kill -9, power loss) leaves a lease that the next worker takes
-over — at once when the owner was a process on this host that no longer exists, else when
-the lease runs out — and screening resumes at `next_row`: rows already done are kept, none
-is screened twice (a unique (job_id, row_no) constraint backs this up)."""
+Durability: each chunk's screening records and the job's cursor (`next_row`) are committed in
+one transaction, together with a check that this worker still holds the job's lease. A worker
+that dies (kill -9, power loss) leaves a lease that the next worker takes over — at once when
+the owner was a process on this host that no longer exists, else when the lease runs out — and
+screening resumes at `next_row`: rows already done are kept, none is screened twice (a unique
+(job_id, row_no) constraint backs this up)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,100 +20,15 @@ from sqlalchemy import insert, select, update
 
 from model.errors import ScreenInputError
 
-from . import metrics
-from .callback_policy import CallbackPolicy
-from .db import Database, job_rows, jobs, screenings, utcnow
+from .. import metrics
+from ..db import Database, job_rows, jobs, screenings, utcnow
+from ..services.ids import new_id
 
 log = logging.getLogger("decision_screen.jobs")
 # A job that fails this many times (an error while processing it, or its process dying while it
 # ran) is marked failed instead of being tried for ever; a graceful restart does not count.
 MAX_ATTEMPTS = 8
 HOST = socket.gethostname()
-
-
-_ID_LOCK = threading.Lock()
-_ID_POOL = bytearray()
-_ID_PID = 0
-
-
-def new_id() -> str:
-    """A random 128-bit id in hex. Drawn from a pool filled 4 KiB at a time from os.urandom:
-    on the hot path a syscall per id means giving up and re-taking the GIL each time."""
-    global _ID_POOL, _ID_PID
-    with _ID_LOCK:
-        if len(_ID_POOL) < 16 or _ID_PID != os.getpid():  # a forked child must not reuse its parent's bytes
-            _ID_POOL, _ID_PID = bytearray(os.urandom(4096)), os.getpid()
-        raw = bytes(_ID_POOL[-16:])
-        del _ID_POOL[-16:]
-    return raw.hex()
-
-
-def create_job(db: Database, *, job_id: str, key_id: str | None, filename: str, profile: str | None, rows: list[dict],
-               row_errors: dict[int, dict], callback_url: str | None, result_url: str | None,
-               options: dict) -> dict:
-    now = utcnow()
-    job = {"id": job_id, "key_id": key_id, "status": "queued", "filename": filename[:255], "profile": profile,
-           "options": options, "total_rows": len(rows), "next_row": 1, "done_rows": 0, "n_major": 0,
-           "n_not_major": 0, "n_review": 0, "n_error": 0, "created_at": now, "started_at": None,
-           "finished_at": None, "lease_owner": None, "lease_until": None, "attempts": 0, "error": None,
-           "result_url": result_url, "callback_url": callback_url, "callback_state": None,
-           "callback_attempts": 0, "callback_next_at": None, "callback_last_error": None}
-    with db.write() as conn:
-        conn.execute(insert(jobs), job)
-        chunk = 5000
-        for start in range(0, len(rows), chunk):
-            conn.execute(insert(job_rows), [
-                {"job_id": job_id, "row_no": n, "data": rows[n - 1], "error": row_errors.get(n)}
-                for n in range(start + 1, min(start + chunk, len(rows)) + 1)])
-    return job
-
-
-def get_job(db: Database, job_id: str) -> dict | None:
-    with db.read() as conn:
-        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-    return dict(row) if row else None
-
-
-def _iso(v: dt.datetime | None) -> str | None:
-    return v.isoformat() if v else None
-
-
-def public(job: dict) -> dict:
-    """A job as the API shows it (and as the callback sends it)."""
-    total = job["total_rows"] or 0
-    out = {
-        "id": job["id"], "status": job["status"], "filename": job["filename"], "profile": job["profile"],
-        "total_rows": total, "done_rows": job["done_rows"],
-        "progress": round(job["done_rows"] / total, 4) if total else 1.0,
-        "counts": {"major": job["n_major"], "not_major": job["n_not_major"], "review": job["n_review"],
-                   "error": job["n_error"]},
-        "created_at": _iso(job["created_at"]), "started_at": _iso(job["started_at"]),
-        "finished_at": _iso(job["finished_at"]), "result_url": job["result_url"],
-        "ignored_columns": (job.get("options") or {}).get("ignored_columns", []),
-        "error": job["error"],
-        "callback": None,
-    }
-    if job["callback_url"]:
-        out["callback"] = {"url": job["callback_url"], "state": job["callback_state"],
-                           "attempts": job["callback_attempts"], "last_error": job["callback_last_error"]}
-    return out
-
-
-def job_records(db: Database, job_id: str, batch: int = 2000):
-    """The job's screening records in row order, streamed in pages (50,000 rows stay cheap)."""
-    last = 0
-    while True:
-        with db.read() as conn:
-            rows = conn.execute(
-                select(screenings.c.id, screenings.c.row_no, screenings.c.input, screenings.c.answer,
-                       screenings.c.error)
-                .where(screenings.c.job_id == job_id, screenings.c.row_no > last)
-                .order_by(screenings.c.row_no).limit(batch)).mappings().all()
-        if not rows:
-            return
-        for r in rows:
-            yield dict(r)
-        last = rows[-1]["row_no"]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -332,99 +246,3 @@ class JobWorker:
 
 class _LostLease(Exception):
     pass
-
-
-class CallbackSender:
-    """Tells a job's callback_url that the job ended: POST of the job's status JSON.
-
-    Runs in its own thread so a slow or dead receiver never holds up screening; attempts are
-    persisted (state, count, next time), so a restart goes on retrying; backoff doubles from
-    `callback_backoff_seconds` up to `callback_max_attempts` tries, then the state is failed."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.db: Database = ctx.db
-        self.settings = ctx.settings
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ds-callbacks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        import httpx
-
-        with httpx.Client(timeout=self.settings.callback_timeout_seconds, follow_redirects=False) as client:
-            while not self._stop.is_set():
-                try:
-                    sent = self.run_due(client)
-                except Exception:
-                    log.exception("callback loop failed")
-                    sent = 0
-                if not sent:
-                    self.wake.wait(1.0)
-                    self.wake.clear()
-
-    def run_due(self, client) -> int:
-        now = utcnow()
-        with self.db.read() as conn:
-            due = conn.execute(select(jobs).where(jobs.c.callback_state == "pending", jobs.c.callback_next_at <= now)
-                               .order_by(jobs.c.callback_next_at).limit(20)).mappings().all()
-        n = 0
-        for job in due:
-            if self._stop.is_set():
-                break
-            # Claim this attempt, so that two processes do not both deliver it.
-            hold = now + dt.timedelta(seconds=self.settings.callback_timeout_seconds * 3)
-            with self.db.write() as conn:
-                res = conn.execute(update(jobs).where(
-                    jobs.c.id == job["id"], jobs.c.callback_state == "pending",
-                    jobs.c.callback_next_at == job["callback_next_at"]).values(callback_next_at=hold))
-            if res.rowcount != 1:
-                continue
-            payload = {"event": "job.finished", **public(dict(job))}
-            error = None
-            # Checked again on what the name resolves to now: a name may change after the job
-            # was accepted. A refusal is final, not retried.
-            refused = CallbackPolicy.from_setting(self.settings.callback_allow).check_resolved(job["callback_url"])
-            if refused:
-                with self.db.write() as conn:
-                    conn.execute(update(jobs).where(jobs.c.id == job["id"]).values(
-                        callback_state="failed", callback_next_at=None,
-                        callback_attempts=job["callback_attempts"] + 1,
-                        callback_last_error=f"refused by the callback policy: {refused}"[:500]))
-                metrics.CALLBACKS.labels("failed").inc()
-                log.warning("job %s: callback to %s refused: %s", job["id"], job["callback_url"], refused)
-                n += 1
-                continue
-            try:
-                resp = client.post(job["callback_url"], json=payload,
-                                   headers={"User-Agent": "decision-screen/callback", "X-Job-Id": job["id"]})
-                if not 200 <= resp.status_code < 300:
-                    error = f"HTTP {resp.status_code}"
-            except Exception as exc:  # connection refused, timeout, bad URL …
-                error = f"{type(exc).__name__}: {exc}"[:500]
-            attempts = job["callback_attempts"] + 1
-            values: dict = {"callback_attempts": attempts, "callback_last_error": error}
-            if error is None:
-                values.update(callback_state="sent", callback_next_at=None)
-                metrics.CALLBACKS.labels("sent").inc()
-            elif attempts >= self.settings.callback_max_attempts:
-                values.update(callback_state="failed", callback_next_at=None)
-                metrics.CALLBACKS.labels("failed").inc()
-                log.warning("job %s: callback to %s failed for good: %s", job["id"], job["callback_url"], error)
-            else:
-                delay = self.settings.callback_backoff_seconds * 2 ** (attempts - 1)
-                values.update(callback_next_at=utcnow() + dt.timedelta(seconds=delay))
-                metrics.CALLBACKS.labels("retry").inc()
-            with self.db.write() as conn:
-                conn.execute(update(jobs).where(jobs.c.id == job["id"]).values(**values))
-            n += 1
-        return n

@@ -1,0 +1,65 @@
+"""Sign-in by API key and sign-out (/ui, /ui/signin, /ui/signout)."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+
+from ..services import keys
+from .base import (
+    SIGNIN_PATH,
+    checked_form,
+    ctx_of,
+    form_text,
+    home_url,
+    page_router,
+    render,
+    safe_next,
+    session_of,
+)
+
+log = logging.getLogger("decision_screen.web")
+router = page_router()
+
+@router.get("/ui")
+@router.get("/ui/")
+async def ui_root(request: Request):
+    sess = session_of(request)
+    info = await run_in_threadpool(keys.by_id, ctx_of(request).db, sess.key_id) if sess.key_id else None
+    return RedirectResponse(home_url(info) if info else SIGNIN_PATH, status_code=303)
+
+
+@router.get(SIGNIN_PATH)
+async def signin_page(request: Request, next: str | None = None, out: str | None = None):
+    sess = session_of(request)
+    info = await run_in_threadpool(keys.by_id, ctx_of(request).db, sess.key_id) if sess.key_id else None
+    if info is not None:
+        return RedirectResponse(safe_next(next) or home_url(info), status_code=303)
+    return render(request, "signin.html", page="signin", next=safe_next(next) or "", signed_out=out == "1",
+                  error=None)
+
+
+@router.post(SIGNIN_PATH)
+async def signin(request: Request):
+    form = await checked_form(request)
+    nxt = safe_next(form_text(form, "next", 2000))
+    raw = form_text(form, "api_key", 500)
+    info = await run_in_threadpool(keys.verify, ctx_of(request).db, raw) if raw else None
+    if info is None:
+        # One message for every failure: no hint whether the id exists or the key was revoked.
+        error = "请粘贴 API 密钥。" if not raw else "API 密钥无效或已吊销, 请检查后重新粘贴。"
+        log.info("UI sign-in refused (%s)", "empty" if not raw else "invalid key")
+        return render(request, "signin.html", status=401, page="signin", next=nxt or "", signed_out=False, error=error)
+    session_of(request).sign_in(info.id)
+    log.info("UI sign-in: key %s", info.id)
+    return RedirectResponse(nxt or home_url(info), status_code=303)
+
+
+@router.post("/ui/signout")
+async def signout(request: Request):
+    await checked_form(request)
+    session_of(request).sign_out()
+    return RedirectResponse(f"{SIGNIN_PATH}?out=1", status_code=303)
+
