@@ -98,3 +98,21 @@ def test_rules_version_changes_when_a_rulebook_changes(tmp_path):
     p = d / "xiamen.yaml"
     p.write_text(p.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert RulebookSet(d).version() != before
+
+
+def test_thresholds_say_whether_the_project_chose_them_or_a_deciding_body_published_them():
+    rs = RulebookSet()
+    for name in rs.names():
+        for t in rs.get(name).thresholds:
+            if t.project_default:
+                assert "项目默认值" in t.basis and not t.decides, (name, t.id)
+            else:
+                assert t.source != "project_default" and "项目默认值" not in t.basis, (name, t.id)
+
+
+def test_only_a_published_standard_can_decide_a_category():
+    rs = RulebookSet()
+    deciding = {(name, t.id) for name in rs.names() for t in rs.get(name).thresholds if t.decides}
+    assert ("yunnan_wuhua", "yunnan_wuhua.th.construction") in deciding
+    assert ("hunan_town", "hunan_town.th.construction") in deciding
+    assert all(t.categories for name in rs.names() for t in rs.get(name).thresholds if t.decides)
