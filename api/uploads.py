@@ -13,6 +13,7 @@ from model.sheets import file_type as _sheet_type
 from model.vocab import unknown_profile
 
 from .errors import ApiError
+from .xlsx_guard import check_xlsx_archive
 
 Parsed = Table
 _TEMPLATE_HINT = (": 请使用模板 (GET /api/v1/jobs/template)", "; see the template at GET /api/v1/jobs/template")
@@ -33,6 +34,8 @@ def parse_upload(filename: str | None, data: bytes, max_rows: int) -> Parsed:
     if not data:
         raise ApiError(422, "empty_file", "上传的文件是空的", "the uploaded file is empty", "file")
     kind = file_type(filename, data[:8])
+    if kind == "xlsx":
+        check_xlsx_archive(data)  # before openpyxl inflates anything
     try:
         return read_table(data, kind, max_rows=max_rows, missing_hint=_TEMPLATE_HINT)
     except SheetError as exc:
