@@ -175,6 +175,21 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
                 h.detail.update(std, value=round(values[th.measure][0], 4))
                 below.append(h)
     counted = [h for h in enum_hits if h not in below]
+    # A public works project is listed only when it is *major* (条例第3条第1款第4项): with
+    # nothing but weak construction signals and a known cost below every amount line of the
+    # deciding level, it is not major by that head (a village toilet, one road repair).
+    if (counted and "amount_wan" in values
+            and all(h.detail["category"] == "construction" and h.detail["strength"] == "weak" for h in counted)):
+        lines = [th for th in profile.thresholds
+                 if th.level == level and th.measure == "amount_wan" and th.applies(text, {"construction"})]
+        amount = values["amount_wan"][0]
+        if lines and all(amount < th.min for th in lines):
+            th = min(lines, key=lambda t: t.min)
+            for h in counted:
+                h.detail.update(standard=th.id, standard_basis=th.basis, min=th.min, measure=th.measure,
+                                value=round(amount, 4))
+                below.append(h)
+            counted = []
     binding = [h for h in th_hits if not h.detail["project_default"]]
 
     strong = [h for h in counted if h.detail["strength"] == "strong"]
@@ -184,6 +199,9 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         verdict, strength = "major", "strong"
     elif counted or th_hits:
         verdict, strength = "review", "weak"
+    elif below:
+        # The profile's own standard says so: as firm an answer as an exclusion.
+        verdict, strength = "not_major", "strong"
     else:
         verdict, strength = "not_major", "none"
 

@@ -229,8 +229,8 @@ def test_collective_body_is_named_for_the_deciding_level(s):
         return procs(s.screen({"title": "县城乡供水专项规划(2025-2035年)", "level": level}))["集体讨论决定"].why
 
     assert "常务会议" in body("county")
-    assert "党政联席会议" in body("town") and "常务会议" not in body("town")
-    assert "局(委)务会议" in body("department") and "常务会议" not in body("department")
+    assert "党政联席会议" in body("town") and "常务会议或者全体会议" not in body("town")
+    assert "局(委)务会议" in body("department") and "常务会议或者全体会议" not in body("department")
 
 
 def test_zhejiang_livelihood_items_are_decided_by_the_deputies_vote(s):

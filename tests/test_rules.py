@@ -94,7 +94,7 @@ def test_town_standard_decides_village_works_below_one_million_yuan(screener):
     assert unknown.verdict == "review"
     assert any(r.kind == "standard_pending" for r in unknown.reasons)
     nat = screener.screen({"title": title, "profile": "national", "level": "county"})
-    assert nat.verdict == "review"
+    assert nat.verdict == "not_major"  # far below the county's screening line, and no other head
 
 
 def test_town_threshold_of_one_million_yuan(screener):
@@ -183,7 +183,20 @@ def test_wuhua_standard_takes_precedence_over_the_general_key_project_rule(scree
 def test_sichuan_village_toilet_and_street_light_repair_are_not_major(screener):
     toilet = screener.screen({"title": "村公共厕所改造民生工程, 投资12万元", "profile": "sichuan_county"})
     light = screener.screen({"title": "城区路灯维修民生工程", "profile": "sichuan_county"})
-    assert toilet.verdict != "major" and light.verdict == "not_major"
+    assert toilet.verdict == "not_major" and light.verdict == "not_major"
+    assert any(r.kind == "below_standard" and "项目默认值" in r.basis for r in toilet.reasons)
+    assert light.exclusion["type"] == "routine"
+    # firm answers: the learned model cannot tip them back to major
+    with_model = Screener(model="default")
+    for title in ("村公共厕所改造民生工程, 投资12万元", "城区路灯维修民生工程"):
+        assert with_model.screen({"title": title, "profile": "sichuan_county"}).verdict != "major", title
+
+
+def test_known_cost_below_the_screening_line_takes_a_plain_works_project_out(screener):
+    small = screener.screen({"title": "城南道路改造工程, 投资500万元", "level": "county"})
+    assert small.verdict == "not_major"
+    assert screener.screen({"title": "城南道路改造工程, 投资5000万元", "level": "county"}).verdict == "review"
+    assert screener.screen({"title": "城南道路改造工程", "level": "county"}).verdict == "review"
 
 
 def test_civil_servant_training_plan_is_internal_not_major(screener):
