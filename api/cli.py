@@ -108,11 +108,11 @@ def keys_create(
     scope: list[str] = typer.Option(["screen"], "--scope", help="screen | jobs | feedback | admin (repeat)"),
 ) -> None:
     """新建密钥 (只显示一次) / create a key (shown once)."""
-    from .auth import create_key
+    from .services import keys
 
     _, db = _db()
     try:
-        key, row = create_key(db, name, scope)
+        key, row = keys.create(db, name, scope)
     except ValueError as exc:
         _say(f"错误 error: {exc}")
         raise typer.Exit(2) from None
@@ -124,10 +124,10 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """列出密钥 (不含密钥本身) / list keys (never the secrets)."""
-    from .auth import list_keys
+    from .services import keys
 
     _, db = _db()
-    rows = list_keys(db)
+    rows = keys.listing(db)
     typer.echo(f"{'id':<10} {'scopes':<28} {'created':<26} {'revoked':<26} name")
     for r in rows:
         typer.echo(f"{r['id']:<10} {r['scopes']:<28} {r['created_at'].isoformat(timespec='seconds'):<26} "
@@ -137,10 +137,10 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str = typer.Argument(..., help="the key's id (see `keys list`)")) -> None:
     """吊销密钥 / revoke a key (takes effect within seconds in running services)."""
-    from .auth import revoke_key
+    from .services import keys
 
     _, db = _db()
-    if not revoke_key(db, key_id):
+    if not keys.revoke(db, key_id):
         _say(f"错误 error: 没有有效的密钥 {key_id} / no active key {key_id}")
         raise typer.Exit(2)
     _say(f"已吊销 revoked {key_id}")

@@ -1,4 +1,4 @@
-"""The HTTP API's own models. The matter and the answer are DESIGN.md §4's contract
+"""The HTTP API's own models. The matter and the answer are the engine's contract
 (model.contract.MatterIn / Answer), reused as they are; what is added here only extends them."""
 from __future__ import annotations
 

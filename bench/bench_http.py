@@ -12,7 +12,7 @@ so nothing is served from a cache. Numbers are printed and saved to bench/result
 
     .venv/bin/python bench/bench_http.py                 # 60 s per concurrency level
     .venv/bin/python bench/bench_http.py --seconds 10    # shorter
-Targets (DESIGN.md §7, 2 cores): p99 < 50 ms at 100 concurrent with no errors; 10,000 rows < 60 s.
+Targets (2 cores): p99 < 50 ms at 100 concurrent with no errors; 10,000 rows < 60 s.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The answer contract of DESIGN.md §4, as pydantic models shared by CLI, API and UI.
+"""The answer contract (docs/ARCHITECTURE.md, "The contract"), as pydantic models shared by CLI, API and UI.
 Extend, never break: new fields are optional, names never change."""
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def _collective_body(profile: ResolvedProfile, level: str | None) -> str:
 def procedures_for(verdict: str, text: str, category: str | None, attributes: set[str],
                    profile: ResolvedProfile, planned: dt.date | None, level: str | None = None,
                    exclusion_id: str | None = None) -> tuple[list[Procedure], list[str]]:
-    """Every fixed procedure name once, in DESIGN.md's order. For a matter that is not major,
+    """Every fixed procedure name once, in the contract's order (model.vocab.PROCEDURE_NAMES). For a matter that is not major,
     nothing is required unless the exclusion that decided it has steps on its own statutory
     route (a budget still goes to the people's congress)."""
     by_name = {r.name: r for r in profile.procedures}

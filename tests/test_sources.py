@@ -42,9 +42,10 @@ def _registry() -> dict[str, Source]:
 
 
 def _ref_known(ref: str, src: Source) -> bool:
-    """A cited article is known when the registry lists it, or lists a more or less specific
-    form of it (第29条 for 第29条第1项; 第3条第1款 for 第3条)."""
-    return any(ref == k or ref.startswith(k) or k.startswith(ref) for k in src.articles)
+    """A cited article is known when the registry lists it or a less specific form of it
+    (第29条 covers 第29条第1项). Where the registry lists an article only by paragraph or item
+    (第19条第1款), a bare 第19条 is not precise enough and fails."""
+    return any(ref == k or ref.startswith(k) for k in src.articles)
 
 
 def _aliases(src: Source) -> set[str]:
@@ -211,6 +212,8 @@ def test_the_citation_check_fails_an_unlisted_or_missing_article():
     assert citation_problems("条例第99条", "tiaoli", REGISTRY)  # no such article listed
     assert citation_problems("条例 (政府立法决策不适用)", "tiaoli", REGISTRY)  # no article
     assert citation_problems("条例第3条第3款", "tiaoli", REGISTRY) == []  # listed: the catalogue clause
+    assert citation_problems("条例第19条", "tiaoli", REGISTRY)  # listed by paragraph only: too vague
+    assert citation_problems("条例第29条第1项", "tiaoli", REGISTRY) == []  # 第29条 listed whole
     assert citation_problems("价格法第23条", "tiaoli", REGISTRY)  # does not name its own source
     assert citation_problems("筛查默认值 (县级 3000万元)", "project_default", REGISTRY)
     assert citation_problems("项目默认值 (非法律): 县级 3000万元", "project_default", REGISTRY) == []

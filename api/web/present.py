@@ -1,4 +1,4 @@
-"""Turning a stored answer (DESIGN.md §4's JSON) into what the pages show: Chinese labels,
+"""Turning a stored answer (the contract's JSON, model/contract.py) into what the pages show: Chinese labels,
 the matter's text with the phrases that drove the verdict marked, the numbers read, the
 procedures as a checklist and a dated timeline.
 

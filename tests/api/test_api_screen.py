@@ -1,4 +1,4 @@
-"""POST /screen and /screen/batch: the contract of DESIGN.md §4 over HTTP, and every
+"""POST /screen and /screen/batch: the contract of model/contract.py over HTTP, and every
 screening recorded with its input, answer, versions, key and time."""
 import datetime as dt
 
