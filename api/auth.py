@@ -33,6 +33,7 @@ class KeyInfo:
     id: str
     name: str
     scopes: frozenset[str]
+    session_generation: int = 0  # see end_sessions
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -93,8 +94,16 @@ def active_key_count(db: Database) -> int:
 def revoke_key(db: Database, key_id: str) -> bool:
     with db.write() as conn:
         res = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                           .values(revoked_at=utcnow()))
+                           .values(revoked_at=utcnow(), session_generation=api_keys.c.session_generation + 1))
     return res.rowcount == 1
+
+
+def end_sessions(db: Database, key_id: str) -> None:
+    """End every page session signed in with this key (sign-out): their cookies carry the old
+    generation and are refused from the next request on, in every process."""
+    with db.write() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.id == key_id)
+                     .values(session_generation=api_keys.c.session_generation + 1))
 
 
 def lookup(db: Database, key: str) -> KeyInfo | None:
@@ -108,7 +117,7 @@ def lookup(db: Database, key: str) -> KeyInfo | None:
         return None
     if not hmac.compare_digest(_hash(row["salt"], secret), row["key_hash"]):
         return None
-    return KeyInfo(row["id"], row["name"], frozenset(row["scopes"].split(",")))
+    return KeyInfo(row["id"], row["name"], frozenset(row["scopes"].split(",")), row["session_generation"])
 
 
 class KeyVerifier:

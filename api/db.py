@@ -86,6 +86,9 @@ api_keys = Table(
     Column("scopes", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    # Raised when the key signs out of the pages or is revoked: page sessions signed in with an
+    # older generation end at once (api/web/session.py).
+    Column("session_generation", Integer, nullable=False, default=0, server_default="0"),
 )
 
 jobs = Table(

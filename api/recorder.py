@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from . import metrics
 from .db import Database, RawJSON, screenings, utcnow
@@ -31,6 +31,9 @@ from .db import Database, RawJSON, screenings, utcnow
 log = logging.getLogger("decision_screen.recorder")
 _STOP = object()
 REJECTED_FILE = "rejected-records.jsonl"
+# Attempts at one record, while the database answers, before it is set aside (about 0.75 s of
+# backoff in all); a record whose data the database refuses outright is set aside after two.
+SET_ASIDE_AFTER = 5
 
 
 class Recorder:
@@ -163,7 +166,8 @@ class Recorder:
         """Commit each record alone; set aside those the database refuses. Returns the records
         not yet handled when the database stops answering (to be retried as a batch)."""
         for i, rec in enumerate(items):
-            for attempt in (1, 2):  # a second try, so a passing hiccup never sets a record aside
+            delay = 0.05
+            for attempt in range(1, SET_ASIDE_AFTER + 1):
                 try:
                     self._insert([rec])
                     self._done([rec], written=True)
@@ -171,8 +175,13 @@ class Recorder:
                 except Exception as exc:
                     if not self._reachable():
                         return items[i:]
-                    if attempt == 2:
+                    # A refusal of the data itself is certain after a second try; any other error
+                    # while the database answers may be a passing one, so it gets a few more.
+                    if (attempt >= 2 and _data_refused(exc)) or attempt == SET_ASIDE_AFTER:
                         self._set_aside(rec, exc)
+                        break
+                    time.sleep(delay)
+                    delay *= 2
         return []
 
     def _done(self, items: list[dict], written: bool) -> None:
@@ -244,3 +253,10 @@ def _append_private(path: Path, lines: list[dict]) -> None:
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+
+def _data_refused(exc: Exception) -> bool:
+    """The database (or the driver, binding the values) refuses this data: retrying cannot help."""
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)

@@ -16,11 +16,13 @@ def verify(db: Database, raw: str) -> KeyInfo | None:
 def by_id(db: Database, key_id: str) -> KeyInfo | None:
     """The key a session was signed in with, if it still exists and is not revoked."""
     with db.read() as conn:
-        row = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.scopes, api_keys.c.revoked_at)
+        row = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.scopes, api_keys.c.revoked_at,
+                                  api_keys.c.session_generation)
                            .where(api_keys.c.id == key_id)).mappings().first()
     if row is None or row["revoked_at"] is not None:
         return None
-    return KeyInfo(row["id"], row["name"], frozenset(s for s in row["scopes"].split(",") if s))
+    return KeyInfo(row["id"], row["name"], frozenset(s for s in row["scopes"].split(",") if s),
+                   row["session_generation"])
 
 
 def create(db: Database, name: str, scopes) -> tuple[str, dict]:

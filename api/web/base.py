@@ -21,7 +21,6 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..auth import KeyInfo
-from ..services import keys
 from .session import (
     COOKIE,
     COOKIE_PATH,
@@ -30,6 +29,7 @@ from .session import (
     MAX_AGE_SECONDS,
     Session,
     read_session,
+    session_key,
     session_secret,
     write_session,
 )
@@ -211,8 +211,8 @@ def signed_in(*scopes: str, api: bool = False):
         sess = session_of(request)
         if not sess.key_id:
             raise SignInRequired(api)
-        info = await run_in_threadpool(keys.by_id, ctx_of(request).db, sess.key_id)
-        if info is None:  # revoked or deleted since sign-in
+        info = await run_in_threadpool(session_key, ctx_of(request).db, sess)
+        if info is None:  # revoked or deleted, or signed out elsewhere, since sign-in
             sess.sign_out()
             raise SignInRequired(api)
         request.state.ui_key = info

@@ -5,6 +5,12 @@ api.services.keys.verify and keeps only the key's *id* in a cookie signed with i
 Every request looks that id up again (api.services.keys.by_id, one indexed read), so a key revoked with `decision-screen keys
 revoke` signs its pages out at once, and a scope change takes effect on the next page.
 
+Signing out ends the session in the database too, not only in the browser that signed out:
+the cookie carries the key's session generation (api_keys.session_generation), and signing
+out (or revoking the key) raises it, so a copy of the cookie taken before sign-out is refused
+from the next request on. The generation belongs to the key, so signing out ends every page
+session signed in with that key, in every browser.
+
 CSRF: each session carries a random token; every POST form sends it back in a hidden field
 and the server compares it in constant time. The cookie is also SameSite=Lax and HttpOnly,
 but SameSite alone is not enough here: another port on the same host is the *same site*.
@@ -23,6 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from ..auth import KeyInfo
+from ..auth import end_sessions as end_sessions_of_key
+from ..services import keys
 
 COOKIE = "ds_ui_session"
 COOKIE_PATH = "/ui"
@@ -79,6 +89,7 @@ class Session:
     key_id: str | None
     csrf: str
     dirty: bool = False  # must be (re)written to the cookie
+    generation: int = 0  # the key's session generation at sign-in
     cleared: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -86,9 +97,10 @@ class Session:
     def new(cls) -> Session:
         return cls(key_id=None, csrf=secrets.token_urlsafe(32), dirty=True)
 
-    def sign_in(self, key_id: str) -> None:
+    def sign_in(self, key_id: str, generation: int = 0) -> None:
         # A new token at sign-in: a token planted before sign-in (session fixation) is worthless.
         self.key_id, self.csrf, self.dirty = key_id, secrets.token_urlsafe(32), True
+        self.generation = generation
 
     def sign_out(self) -> None:
         self.key_id, self.csrf, self.dirty, self.cleared = None, secrets.token_urlsafe(32), True, True
@@ -110,8 +122,26 @@ def read_session(cookie: str | None, secret: str, now: float | None = None) -> S
         return Session.new()
     key_id = data.get("k") if isinstance(data.get("k"), str) else None
     age = (now or time.time()) - signed_at.timestamp()
-    return Session(key_id=key_id, csrf=data["c"], dirty=age > REFRESH_AFTER_SECONDS)
+    generation = data.get("g") if isinstance(data.get("g"), int) else 0
+    return Session(key_id=key_id, csrf=data["c"], dirty=age > REFRESH_AFTER_SECONDS, generation=generation)
 
 
 def write_session(session: Session, secret: str) -> str:
-    return _serializer(secret).dumps({"k": session.key_id, "c": session.csrf})
+    return _serializer(secret).dumps({"k": session.key_id, "c": session.csrf, "g": session.generation})
+
+
+def session_key(db, session: Session) -> KeyInfo | None:
+    """The key this session is signed in with: None when signed out, when the key is revoked,
+    and when the key signed out since (its generation moved on)."""
+    if not session.key_id:
+        return None
+    info = keys.by_id(db, session.key_id)
+    if info is None or info.session_generation != session.generation:
+        return None
+    return info
+
+
+def end_sessions(db, key_id: str | None) -> None:
+    """Sign-out: every cookie of this key's sessions stops working, copies included."""
+    if key_id:
+        end_sessions_of_key(db, key_id)

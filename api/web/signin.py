@@ -19,6 +19,7 @@ from .base import (
     safe_next,
     session_of,
 )
+from .session import end_sessions, session_key
 
 log = logging.getLogger("decision_screen.web")
 router = page_router()
@@ -27,14 +28,14 @@ router = page_router()
 @router.get("/ui/")
 async def ui_root(request: Request):
     sess = session_of(request)
-    info = await run_in_threadpool(keys.by_id, ctx_of(request).db, sess.key_id) if sess.key_id else None
+    info = await run_in_threadpool(session_key, ctx_of(request).db, sess)
     return RedirectResponse(home_url(info) if info else SIGNIN_PATH, status_code=303)
 
 
 @router.get(SIGNIN_PATH)
 async def signin_page(request: Request, next: str | None = None, out: str | None = None):
     sess = session_of(request)
-    info = await run_in_threadpool(keys.by_id, ctx_of(request).db, sess.key_id) if sess.key_id else None
+    info = await run_in_threadpool(session_key, ctx_of(request).db, sess)
     if info is not None:
         return RedirectResponse(safe_next(next) or home_url(info), status_code=303)
     return render(request, "signin.html", page="signin", next=safe_next(next) or "", signed_out=out == "1",
@@ -52,7 +53,7 @@ async def signin(request: Request):
         error = "请粘贴 API 密钥。" if not raw else "API 密钥无效或已吊销, 请检查后重新粘贴。"
         log.info("UI sign-in refused (%s)", "empty" if not raw else "invalid key")
         return render(request, "signin.html", status=401, page="signin", next=nxt or "", signed_out=False, error=error)
-    session_of(request).sign_in(info.id)
+    session_of(request).sign_in(info.id, info.session_generation)
     log.info("UI sign-in: key %s", info.id)
     return RedirectResponse(nxt or home_url(info), status_code=303)
 
@@ -60,6 +61,8 @@ async def signin(request: Request):
 @router.post("/ui/signout")
 async def signout(request: Request):
     await checked_form(request)
-    session_of(request).sign_out()
+    sess = session_of(request)
+    await run_in_threadpool(end_sessions, ctx_of(request).db, sess.key_id)
+    sess.sign_out()
     return RedirectResponse(f"{SIGNIN_PATH}?out=1", status_code=303)
 
