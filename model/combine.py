@@ -4,9 +4,20 @@ Rules speak for the law: a surviving exclusion or a strong enumeration / thresho
 stands, unless the model leans far enough the other way (thresholds chosen out of fold and
 carried in the model card), in which case the matter goes to the review band for a person.
 Where the rules are weak or silent, the model decides, with a review band around its
-threshold chosen on validation data."""
+threshold chosen on validation data.
+
+One legal fact the title alone often cannot give is settled here from the level (and the unit
+it implies): whether a "…办法/规定/细则" is a 规章 draft (government legislation, outside the
+regulation) or a 规范性文件 (in scope nationally). Only provincial governments and those of
+cities with districts issue 规章 (立法法 2023 第93条); a county, a town or a department issues
+normative documents. See `issuance()`.
+
+Confidence: for major / not_major, how sure the verdict is; for review, how even the evidence
+is (1 when rules and model together sit at a coin toss, lower when one side nearly settles
+it), so a review answer says how uncertain it is instead of 0."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .learned import Prediction
@@ -23,11 +34,54 @@ OVERRULE = 0.92  # model confidence needed to send a clear rule answer to review
 DEFAULT_DISAGREEMENT = (round(1 - OVERRULE, 2), OVERRULE)
 RULE_CONFIDENCE = 0.8  # what a clear rule hit alone is worth; the model's agreement adds to it
 
+# Which governments may issue 规章 (立法法 2023 第93条: provinces, autonomous regions,
+# municipalities, cities with districts, autonomous prefectures). Levels in this project:
+# "city" is a city with districts; "department" is a department of a local government.
+RULE_MAKING_POWER = {"province": True, "city": True, "county": False, "town": False, "department": False}
+LEVEL_ZH = {"province": "省级政府", "city": "设区的市政府", "county": "县级政府", "town": "乡镇政府(街道)",
+            "department": "政府部门"}
+# A title that names a rule-type document (…办法, …规定(草案), 制定《…细则》) with nothing
+# saying which kind it is; only the title is read, not the description.
+_RULE_TYPE = re.compile(r"(办法|规定|细则)》?(\((草案|试行|暂行|修订|修订草案|征求意见稿|送审稿)\))?》?$")
+# Words that settle the kind from the title itself: legislation words, or the wrappers of
+# a normative document (a 规章 is promulgated by a 政府令, never "印发" with a 通知).
+_CLEAR = re.compile(r"(规章|政府令|立法|地方性法规|条例|规范性文件|印发|实施意见|实施方案)")
+
+
+@dataclass
+class Issuance:
+    """Whether an ambiguous rule-type title is a 规章 or a 规范性文件, and why."""
+    kind: str  # normative | possible_rule | undetermined
+    text: str
+
+
+def issuance(text: str, level: str, level_known: bool) -> Issuance | None:
+    """None when the title is not an ambiguous …办法/规定/细则. Otherwise which facts decide,
+    settled by the level where it is known."""
+    title = text.split("。", 1)[0].strip()
+    if not _RULE_TYPE.search(title) or _CLEAR.search(title):
+        return None
+    head = "标题可能是规章草案 (政府立法, 不适用重大行政决策程序), 也可能是规范性文件 (属于决策范围)"
+    if not level_known:
+        return Issuance("undetermined", f"{head}; 决定因素是制定机关: 由省级或设区的市政府以政府令发布的是规章, "
+                                        "由县级、乡镇政府或政府部门制定的是规范性文件。请补充层级或承办单位。")
+    if RULE_MAKING_POWER.get(level, False):
+        return Issuance("possible_rule", f"{head}; {LEVEL_ZH[level]}有规章制定权: 列入立法计划、以政府令发布的是规章, "
+                                         "以通知印发的规范性文件属于决策范围, 请核实拟采用的形式。")
+    return Issuance("normative", f"{head}; {LEVEL_ZH.get(level, level)}没有规章制定权 (立法法第93条), "
+                                 "所以是规范性文件: 不属于被排除的政府立法, 按全国标准属于决策范围, 影响面大的应履行决策程序。")
+
 
 def _agreeing(rule_conf: float, model_agreement: float) -> float:
     """Confidence of a rule answer: the rule's own weight averaged with how far the model
     agrees (0 when it leans the other way), so a mild disagreement lowers it, never to zero."""
     return round((rule_conf + max(0.0, model_agreement)) / 2, 3)
+
+
+def _evenness(q: float) -> float:
+    """Confidence of a review verdict: 1 at an even estimate q = 0.5, falling towards 0 and 1;
+    kept above 0 so that a review answer never reads as "no confidence at all"."""
+    return round(max(0.01, 1 - abs(2 * q - 1)), 3)
 
 
 @dataclass
@@ -36,31 +90,91 @@ class Combined:
     probability: float
     confidence: float
     note: str
+    why_review: str | None = None  # for a review verdict: what is uncertain, with the numbers
+    issuance: Issuance | None = None
+    category: str | None = None  # where the combination, not a rule, names the category
+    exclusion_fell: bool = False  # a legislation exclusion that the issuer's level rules out
+
+
+def _legislation_falls(rules: RuleResult, iss: Issuance | None) -> bool:
+    """A legislation exclusion read from an ambiguous …办法(草案) title does not hold for a
+    body that cannot make 规章."""
+    return (iss is not None and iss.kind == "normative" and rules.exclusion is not None
+            and rules.exclusion.detail.get("type") == "legislation" and not _CLEAR.search(rules.exclusion.evidence))
+
+
+def decided_by(rules: RuleResult, text: str = "", level_known: bool = True) -> str:
+    """Which threshold can change this matter's verdict once a model is present: "enumeration"
+    (a clear major hit; only major_below), "exclusion" (a surviving exclusion; only
+    exclusion_above) or "model" (rules weak or silent; only the review band). Threshold
+    selection scores each kind apart with this, so it follows `combine` exactly."""
+    iss = issuance(text, rules.level, level_known) if text else None
+    normative = iss is not None and iss.kind == "normative" and (rules.exclusion is None or _legislation_falls(rules, iss))
+    if rules.verdict == "major" and rules.strength == "strong":
+        return "enumeration"
+    if rules.verdict == "not_major" and rules.strength == "strong" and not normative:
+        return "exclusion"
+    return "model"
 
 
 def combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float],
-            disagreement: tuple[float, float] | None = None) -> Combined:
+            disagreement: tuple[float, float] | None = None, *, text: str = "",
+            level_known: bool = True) -> Combined:
+    """`text` (the normalised title and description) and `level_known` (the level was given or
+    read from the unit, not a profile default) let the level settle 规章 versus 规范性文件."""
+    iss = issuance(text, rules.level, level_known) if text else None
+    normative = iss is not None and iss.kind == "normative" and (rules.exclusion is None or _legislation_falls(rules, iss))
+    c = _combine(rules, pred, band, disagreement, normative)
+    c.issuance = iss
+    c.exclusion_fell = _legislation_falls(rules, iss)
+    if c.note == "normative_document" or (normative and c.verdict == "major" and rules.category is None):
+        c.category = "public_policy"  # a normative document sets public policy (GUIDELINES.md)
+    return c
+
+
+def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float],
+             disagreement: tuple[float, float] | None, normative: bool) -> Combined:
     lo, hi = band
     major_below, exclusion_above = disagreement or DEFAULT_DISAGREEMENT
+    strong_major = rules.verdict == "major" and rules.strength == "strong"
     if pred is None:
+        if normative and not strong_major:
+            return Combined("review", 0.5, _evenness(0.5), "normative_document",
+                            "发文机关无规章制定权, 是规范性文件; 是否重大取决于影响面, 无学习模型, 请人工判断")
         p = RULE_PRIOR[(rules.verdict, rules.strength)]
+        if rules.verdict == "review":
+            return Combined("review", p, _evenness(p), "rules_only", "只命中兜底信号, 无学习模型, 请人工判断")
         return Combined(rules.verdict, p, round(abs(p - 0.5) * 2, 3), "rules_only")
     p = pred.probability
-    if rules.verdict == "not_major" and rules.strength == "strong":
+    if rules.verdict == "not_major" and rules.strength == "strong" and not normative:
         if p >= exclusion_above:
-            return Combined("review", p, 0.0, "model_disagrees_with_exclusion")
+            q = (RULE_PRIOR[("not_major", "strong")] + p) / 2
+            return Combined("review", p, _evenness(q), "model_disagrees_with_exclusion",
+                            f"规则与模型不一致: 规则认定为排除事项 ({rules.exclusion.rule_id if rules.exclusion else '排除'}), "
+                            f"模型判断为重大的概率 {p:.2f} ≥ {exclusion_above:.2f}")
         return Combined("not_major", min(p, 0.5), _agreeing(RULE_CONFIDENCE, (0.5 - p) * 2), "exclusion")
-    if rules.verdict == "major":
+    if strong_major:
         if p <= major_below:
-            return Combined("review", p, 0.0, "model_disagrees_with_enumeration")
+            q = (RULE_PRIOR[("major", "strong")] + p) / 2
+            hit = (rules.enumerations or rules.thresholds)
+            rid = hit[0].rule_id if hit else "列举"
+            return Combined("review", p, _evenness(q), "model_disagrees_with_enumeration",
+                            f"规则与模型不一致: 规则认定为重大 ({rid}), 模型判断为重大的概率仅 {p:.2f} ≤ {major_below:.2f}")
         return Combined("major", max(p, 0.5), _agreeing(RULE_CONFIDENCE, (p - 0.5) * 2), "enumeration_or_threshold")
-    # Rules weak or silent: the model decides, with its review band.
+    # Rules weak or silent: the model decides, with its review band; a settled normative
+    # document is in scope, so the model may lift it to major but not dismiss it alone.
     if p >= hi:
         verdict = "major"
-    elif p < lo:
+    elif p < lo and not normative:
         verdict = "not_major"
     else:
         verdict = "review"
-    width = max(hi - lo, 1e-6)
-    conf = 0.0 if verdict == "review" else round(min(1.0, abs(p - (lo + hi) / 2) / width), 3)
-    return Combined(verdict, p, conf, "model")
+    if verdict != "review":
+        width = max(hi - lo, 1e-6)
+        return Combined(verdict, p, round(min(1.0, abs(p - (lo + hi) / 2) / width), 3), "model")
+    if normative and p < lo:
+        return Combined("review", p, _evenness((0.5 + p) / 2), "normative_document",
+                        f"发文机关无规章制定权, 是规范性文件 (属于决策范围); 模型判断为重大的概率 {p:.2f}, "
+                        "是否重大取决于影响面, 请人工判断")
+    return Combined("review", p, _evenness(p), "model",
+                    f"模型判断为重大的概率 {p:.2f} 落在复核区间 [{lo:.2f}, {hi:.2f}) 内, 规则{'只命中兜底信号' if rules.enumerations else '没有明确结论'}")

@@ -10,7 +10,12 @@ from .vocab import CATEGORY_ZH, LEVEL_ZH, MEASURE_ZH
 
 def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) -> list[Reason]:
     out: list[Reason] = []
-    if rules.exclusion:
+    if rules.exclusion and combined.exclusion_fell:
+        h = rules.exclusion
+        out.append(Reason(kind="exclusion_overridden", rule_id=h.rule_id, evidence=h.evidence,
+                          span=list(h.span or []) or None, basis=h.basis, source=h.source,
+                          text=f"“{h.evidence}”看似政府立法, 但制定机关没有规章制定权, 不适用这一排除"))
+    elif rules.exclusion:
         h = rules.exclusion
         out.append(Reason(kind="exclusion", rule_id=h.rule_id, evidence=h.evidence, span=list(h.span or []) or None,
                           basis=h.basis, source=h.source, text=f"排除: {h.why}"))
@@ -46,12 +51,11 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     else:
         terms = ", ".join(f"{t}" for t, _ in pred.terms[:6]) or "无"
         out.append(Reason(kind="model", text=f"学习模型判断为重大的概率 {pred.probability:.2f}; 影响最大的词语: {terms}"))
-    notes = {
-        "model_disagrees_with_exclusion": "规则认定为排除事项, 但学习模型很有把握地认为是重大决策, 请人工复核",
-        "model_disagrees_with_enumeration": "规则认定为重大决策, 但学习模型很有把握地认为不是, 请人工复核",
-    }
-    if combined.note in notes:
-        out.append(Reason(kind="disagreement", text=notes[combined.note]))
-    if combined.verdict == "review" and combined.note in ("model", "rules_only"):
-        out.append(Reason(kind="review_band", text="证据不足以自动判断, 列入人工复核"))
+    if combined.issuance is not None:
+        # Which facts decide 规章 versus 规范性文件, and whether the level settled it.
+        out.append(Reason(kind="issuance", text=combined.issuance.text))
+    if combined.verdict == "review":
+        kind = "disagreement" if combined.note.startswith("model_disagrees") else "review_band"
+        why = combined.why_review or "证据不足以自动判断"
+        out.append(Reason(kind=kind, text=f"{why}; 列入人工复核 (复核置信度 {combined.confidence:.2f})"))
     return out

@@ -79,8 +79,14 @@ class Screener:
             profiles.append(prof)
             extractions.append(extract(text))
             levels.append(m.level or level_from_unit(m.unit) or prof.settings.default_level)
-        preds = (self.model.predict(texts, k_similar=self.k_similar) if self.model is not None
-                 else [None] * len(parsed))
+        if self.model is None:
+            preds = [None] * len(parsed)
+        elif getattr(self.model, "uses_meta", False):
+            # The model reads what the compiler gave besides the text: unit, level, profile.
+            meta = [{"unit": m.unit, "level": lv, "profile": pr.profile} for m, lv, pr in zip(parsed, levels, profiles)]
+            preds = self.model.predict(texts, k_similar=self.k_similar, meta=meta)
+        else:
+            preds = self.model.predict(texts, k_similar=self.k_similar)
         return [self._answer(m, t, p, lv, ex, pr)
                 for m, t, p, lv, ex, pr in zip(parsed, texts, profiles, levels, extractions, preds)]
 
@@ -92,7 +98,10 @@ class Screener:
         rules = evaluate(text, extraction, profile, level, supplied)
         # The band chosen on validation data travels with the model; the profile's is the fallback.
         band = getattr(self.model, "band", None) or tuple(profile.settings.review_band)
-        combined = combine(rules, pred, band, getattr(self.model, "disagreement", None))
+        # The level settles 规章 versus 规范性文件 only when the caller gave it (or its unit):
+        # a profile's default level is a guess.
+        combined = combine(rules, pred, band, getattr(self.model, "disagreement", None), text=text,
+                           level_known=m.level is not None or level_from_unit(m.unit) is not None)
         attrs: dict[str, float] = {a: (1.0 if a in rules.attributes else 0.0) for a in ATTRIBUTES}
         if pred is not None:
             for a, p in pred.attributes.items():
@@ -107,13 +116,13 @@ class Screener:
         numbers["used"] = {k: {"value": round(v, 4), "from": src} for k, (v, src) in used.items()}
         numbers["level"] = level
         exclusion = None
-        if rules.exclusion is not None and combined.verdict != "major":
+        if rules.exclusion is not None and combined.verdict != "major" and not combined.exclusion_fell:
             exclusion = {"type": rules.exclusion.detail["type"], "rule_id": rules.exclusion.rule_id,
                          "basis": rules.exclusion.basis, "evidence": rules.exclusion.evidence}
         similar = [Similar(**s) for s in (pred.similar if pred is not None else [])]
         return Answer(
             id=m.id, verdict=combined.verdict, probability=round(combined.probability, 4),
-            confidence=combined.confidence, category=rules.category if combined.verdict != "not_major" else None,
+            confidence=combined.confidence, category=(combined.category or rules.category) if combined.verdict != "not_major" else None,
             tier=rules.tier, exclusion=exclusion, procedures=procedures,
             reasons=reasons_for(rules, combined, pred), numbers=numbers, attributes=attrs,
             similar=similar, profile=profile.profile, level=level, model_version=self.model_version,

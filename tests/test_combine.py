@@ -40,3 +40,52 @@ def test_a_models_own_disagreement_thresholds_decide_when_a_rule_answer_goes_to_
     assert combine(enumerated, Prediction(0.3), (0.3, 0.7), (0.35, 0.8)).verdict == "review"
     assert combine(excluded, Prediction(0.85), (0.3, 0.7)).verdict == "not_major"
     assert combine(excluded, Prediction(0.85), (0.3, 0.7), (0.35, 0.8)).verdict == "review"
+
+
+def test_a_review_answer_carries_the_models_probability_a_nonzero_confidence_and_why():
+    enumerated, excluded, silent = _rules("major", "strong"), _rules("not_major", "strong"), _rules("not_major", "none")
+    cases = [combine(enumerated, Prediction(0.02), (0.3, 0.7)), combine(excluded, Prediction(0.97), (0.3, 0.7)),
+             combine(silent, Prediction(0.45), (0.3, 0.7)), combine(_rules("review", "weak"), None, (0.3, 0.7))]
+    for c in cases:
+        assert c.verdict == "review" and c.confidence > 0 and c.why_review
+    assert cases[0].probability == 0.02 and "0.02" in cases[0].why_review and "不一致" in cases[0].why_review
+    assert "0.45" in cases[2].why_review
+    # the closer the evidence is to even, the more a person's look is warranted
+    assert combine(silent, Prediction(0.5), (0.3, 0.7)).confidence > combine(silent, Prediction(0.32), (0.3, 0.7)).confidence
+
+
+def _screen(title, **kw):
+    from model.screener import Screener
+
+    return Screener().screen({"title": title, **kw})
+
+
+def test_a_county_cannot_make_rules_so_its_draft_measures_are_a_normative_document():
+    county = _screen("某某区物业服务收费管理办法(草案)", level="county")
+    assert county.verdict != "not_major" and county.exclusion is None
+    assert any(r.kind == "issuance" and "没有规章制定权" in r.text for r in county.reasons)
+    assert any(r.kind == "exclusion_overridden" for r in county.reasons)
+
+
+def test_a_city_draft_measure_may_be_a_rule_and_the_answer_names_the_deciding_fact():
+    city = _screen("某某市物业服务收费管理办法(草案)", level="city")
+    assert city.exclusion is not None and city.exclusion["type"] == "legislation"
+    assert any(r.kind == "issuance" and "政府令" in r.text for r in city.reasons)
+
+
+def test_without_level_or_unit_the_answer_asks_for_them_instead_of_guessing():
+    a = _screen("某某区物业服务收费管理办法(草案)")
+    assert any(r.kind == "issuance" and "请补充层级或承办单位" in r.text for r in a.reasons)
+    # a unit that is a department settles it as a department's normative document
+    b = _screen("某某行业经营许可管理办法", unit="区市场监督管理局")
+    assert b.level == "department" and b.verdict != "not_major"
+    assert any(r.kind == "issuance" and "政府部门没有规章制定权" in r.text for r in b.reasons)
+
+
+def test_titles_that_say_what_they_are_are_not_treated_as_ambiguous():
+    from model.combine import issuance
+
+    assert issuance("关于印发某某县物业管理办法的通知", "county", True) is None
+    assert issuance("某某市物业管理条例(草案)", "city", True) is None
+    assert issuance("某某县城区道路改造工程", "county", True) is None
+    assert issuance("制定《某某县物业管理办法》", "county", True).kind == "normative"

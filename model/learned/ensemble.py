@@ -32,8 +32,13 @@ class EnsembleModel:
                                 f"but {tfidf.version} is installed; rebuild with `{TRANSFORMER_REBUILD_HINT}`")
         return cls(tfidf, transformer, spec)
 
-    def predict(self, texts: list[str], k_similar: int = 3) -> list[Prediction]:
-        a = self.tfidf.predict(texts, k_similar=k_similar)
+    @property
+    def uses_meta(self) -> bool:
+        return bool(getattr(self.tfidf, "uses_meta", False))
+
+    def predict(self, texts: list[str], k_similar: int = 3, meta: list[dict | None] | None = None) -> list[Prediction]:
+        a = (self.tfidf.predict(texts, k_similar=k_similar, meta=meta) if self.uses_meta
+             else self.tfidf.predict(texts, k_similar=k_similar))
         b = self.transformer.predict(texts, k_similar=0)
         out = []
         for pa, pb in zip(a, b):

@@ -4,6 +4,8 @@ They live in `model/learned/` (not `training/`) because loading the shipped arte
 training code; fitting them is `training/train.py`'s job."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -48,6 +50,82 @@ class TextFeatures(BaseEstimator, TransformerMixin):
 
     def transform(self, texts):
         return self.union_.transform(list(texts)).tocsr()
+
+
+# The lead unit (承办单位) reduced to its kind: what it is, not who (names would only let the
+# model memorise issuers). First match wins; the town and street forms come before 办/委.
+_UNIT_KINDS = [
+    (re.compile(r"街道"), "街道"),
+    (re.compile(r"[镇乡](人民政府|政府|党委)?$"), "乡镇"),
+    (re.compile(r"(人民政府|政府)$"), "政府"),
+    (re.compile(r"(管委会|管理委员会)$"), "管委会"),
+    (re.compile(r"(公司|集团)$"), "企业"),
+    (re.compile(r"局$"), "局"),
+    (re.compile(r"(委员会|委)$"), "委"),
+    (re.compile(r"(办公室|办)$"), "办"),
+    (re.compile(r"厅$"), "厅"),
+    (re.compile(r"(中心|站|所|院|队)$"), "事业单位"),
+    (re.compile(r"(处|科|股)$"), "处室"),
+]
+
+
+def unit_kind(unit: str | None) -> str | None:
+    if not unit or not unit.strip():
+        return None
+    u = re.sub(r"\s+", "", unit)
+    for rx, kind in _UNIT_KINDS:
+        if rx.search(u):
+            return kind
+    return "其他"
+
+
+def meta_tokens(meta: dict | None) -> list[str]:
+    """What the compiler gives besides the text, as tokens: LEVEL=town, PROFILE=zhejiang,
+    UNIT=局. A missing field gives no token."""
+    if not meta:
+        return []
+    out = []
+    if meta.get("level"):
+        out.append(f"LEVEL={meta['level']}")
+    if meta.get("profile"):
+        out.append(f"PROFILE={meta['profile']}")
+    kind = unit_kind(meta.get("unit"))
+    if kind:
+        out.append(f"UNIT={kind}")
+    return out
+
+
+class MetaFeatures(BaseEstimator, TransformerMixin):
+    """One binary column per meta token seen in training (unseen tokens are dropped), scaled by
+    `weight` so that a token weighs about as much as a strong n-gram of the L2-normalised text
+    blocks."""
+
+    def __init__(self, weight: float = 0.5):
+        self.weight = weight
+
+    def fit(self, metas, y=None):
+        vocab = sorted({t for m in metas for t in meta_tokens(m)})
+        self.vocabulary_ = {t: i for i, t in enumerate(vocab)}
+        self.names_ = np.array(vocab, dtype=object)
+        return self
+
+    def transform(self, metas) -> sparse.csr_matrix:
+        rows, cols = [], []
+        for i, m in enumerate(metas):
+            for t in meta_tokens(m):
+                j = self.vocabulary_.get(t)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        data = np.full(len(rows), float(self.weight))
+        return sparse.csr_matrix((data, (rows, cols)), shape=(len(metas), len(self.vocabulary_)))
+
+
+def with_meta(X, meta_features: MetaFeatures | None, metas) -> sparse.csr_matrix:
+    """Text features with the meta block appended (unchanged when the artefact has none)."""
+    if meta_features is None:
+        return X
+    return sparse.hstack([X, meta_features.transform(metas)], format="csr")
 
 
 class MajorClassifier(BaseEstimator, ClassifierMixin):
@@ -135,7 +213,10 @@ class Precedents(BaseEstimator):
         return self
 
     def query(self, X, k: int = 3, min_score: float = 0.15) -> list[list[dict]]:
-        sims = (normalize(sparse.csr_matrix(X)) @ self.matrix_.T).toarray()
+        # Only the columns the precedents were fitted on (the text): columns appended after
+        # them, such as the meta tokens, take no part in the match.
+        X = sparse.csr_matrix(X)[:, :self.matrix_.shape[1]]
+        sims = (normalize(X) @ self.matrix_.T).toarray()
         out = []
         for row in sims:
             top = np.argsort(-row)[:k]
