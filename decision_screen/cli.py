@@ -210,8 +210,7 @@ def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
 
     rulebooks = default_rulebooks()
     if profile not in rulebooks.names():
-        _fail(ScreenInputError("unknown_profile", f"未知的标准: {profile} (可选: {', '.join(rulebooks.names())})",
-                               f"unknown profile: {profile} (known: {', '.join(rulebooks.names())})", "profile"))
+        _fail(unknown_profile(profile, rulebooks.names()))
         return
     st = rulebooks.get(profile).settings
 
