@@ -11,10 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from model.screener import Screener
 
-from . import errors, web
+from . import docs, errors, web
 from .context import AppContext
 from .metrics import MetricsMiddleware
-from .middleware import BodyLimitMiddleware
+from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from .routers import feedback, health, jobs, meta, screen
 from .routers.common import PREFIX
 from .settings import Settings, from_env
@@ -65,8 +65,9 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app = FastAPI(
         title="decision-screen API", version="1.0.0", description=DESCRIPTION, openapi_tags=TAGS,
         lifespan=lifespan,
-        docs_url="/docs" if settings.public_docs else None, redoc_url="/redoc" if settings.public_docs else None,
-        openapi_url="/openapi.json" if settings.public_docs else None,
+        # The documentation routes are api/docs.py's: behind a key or a page session unless
+        # DECISION_SCREEN_PUBLIC_DOCS=1.
+        docs_url=None, redoc_url=None, openapi_url=None,
     )
     errors.install(app)
     app.include_router(screen.router)
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app.include_router(meta.router)
     app.include_router(health.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
     # A person who opens the bare address lands on the pages, not on a 404.
     app.add_api_route("/", lambda: RedirectResponse("/ui/", status_code=307), include_in_schema=False)
     app.mount(web.STATIC_URL, web.static_files(), name="ui-static")
@@ -82,4 +84,5 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes,
                        upload_paths=frozenset({f"{PREFIX}/jobs", web.UPLOAD_PATH}))
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, static_prefix=f"{web.STATIC_URL}/")
     return app

@@ -23,6 +23,7 @@ from model.safe_text import first_control
 
 from .db import Database, api_keys, utcnow
 from .errors import ApiError
+from .throttle import client_address, throttle_of
 
 SCOPES: tuple[str, ...] = ("screen", "jobs", "feedback", "admin")
 PREFIX = "dsk"
@@ -155,6 +156,26 @@ api_key_header = APIKeyHeader(
     description="API 密钥 (`decision-screen keys create`) / API key, created with `decision-screen keys create`")
 
 
+def too_many_failures(wait: int) -> ApiError:
+    return ApiError(429, "too_many_failed_keys", f"来自该地址的无效密钥过多, 请 {wait} 秒后再试",
+                    f"too many invalid API keys from this address: try again in {wait} s", "X-API-Key",
+                    headers={"Retry-After": str(wait)}, retry_after=wait)
+
+
+async def verify_throttled(request: Request, verify, key: str) -> KeyInfo:
+    """verify(key) in a worker thread, unless this client address has failed too often of late
+    (429); a failure counts against the address (api/throttle.py)."""
+    throttle, address = throttle_of(request.app), client_address(request)
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        raise too_many_failures(wait)
+    info = await run_in_threadpool(verify, key)
+    if info is None:
+        throttle.failed(address)
+        raise ApiError(401, "invalid_api_key", "API 密钥无效或已吊销", "invalid or revoked API key", "X-API-Key")
+    return info
+
+
 def require(scope: str | None, *alternatives: str):
     """A dependency that admits a key holding `scope` (or one of `alternatives`; admin holds all).
     scope=None admits any valid key."""
@@ -164,11 +185,9 @@ def require(scope: str | None, *alternatives: str):
             raise ApiError(401, "missing_api_key", "缺少 API 密钥: 请在请求头 X-API-Key 中提供",
                            "missing API key: send it in the X-API-Key header", "X-API-Key")
         verifier: KeyVerifier = request.app.state.ctx.keys
-        info = verifier.cached(key)
+        info = verifier.cached(key)  # a key this process verified moments ago passes even when throttled
         if info is None:
-            info = await run_in_threadpool(verifier.load, key)
-        if info is None:
-            raise ApiError(401, "invalid_api_key", "API 密钥无效或已吊销", "invalid or revoked API key", "X-API-Key")
+            info = await verify_throttled(request, verifier.load, key)
         wanted = (scope, *alternatives) if scope else ()
         if wanted and not any(info.allows(s) for s in wanted):
             raise ApiError(403, "insufficient_scope", f"该密钥没有所需权限: {' 或 '.join(wanted)}",

@@ -92,8 +92,10 @@ def serve(
         shutil.rmtree(prom, ignore_errors=True)
         prom.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom.resolve())
+    from .http_protocol import PROTOCOL  # requests uvicorn itself refuses get the JSON error shape too
+
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
-                access_log=access_log, timeout_graceful_shutdown=15)
+                access_log=access_log, timeout_graceful_shutdown=15, http=PROTOCOL)
 
 
 def _redact(url: str) -> str:

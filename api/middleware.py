@@ -73,3 +73,50 @@ async def _send_json(send, status: int, content: dict) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": payload})
+
+
+# Every answer carries these (the pages set a stricter CSP of their own first, api/web/base.py).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+# JSON and files: nothing in them may run, load or be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI and ReDoc (FastAPI's pages) load their script and style from the jsDelivr CDN and
+# start with an inline script.
+DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+            "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+            "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'")
+DOCS_PATHS = frozenset({"/docs", "/redoc", "/ui/docs", "/ui/redoc"})
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every response that does not set them itself, and
+    `Cache-Control: no-store` to all but the versioned static files (answers hold one key's
+    records and must not stay in a shared or browser cache)."""
+
+    def __init__(self, app, static_prefix: str = "/ui/static/"):
+        self.app, self.static_prefix = app, static_prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        extra = {k.lower().encode(): v.encode() for k, v in SECURITY_HEADERS.items()}
+        extra[b"content-security-policy"] = (DOCS_CSP if path in DOCS_PATHS else API_CSP).encode()
+        if not path.startswith(self.static_prefix):
+            extra[b"cache-control"] = b"no-store"
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend((k, v) for k, v in extra.items() if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     # empty = any host the built-in policy allows (see api/callback_policy.py).
     callback_allow: Annotated[tuple[str, ...], NoDecode] = ()
     key_cache_seconds: float = 5.0
-    public_docs: bool = True
+    # /docs, /redoc, /openapi.json open to anyone (else a key or a page session: api/docs.py).
+    public_docs: bool = False
     # The key that signs the pages' session cookies; unset: a random one kept in var_dir
     # (api/web/session.py), which every worker process of one deployment shares.
     session_secret: SecretStr | None = None

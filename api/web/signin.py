@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from ..services import keys
+from ..throttle import client_address, throttle_of
 from .base import (
     SIGNIN_PATH,
     checked_form,
@@ -47,7 +48,16 @@ async def signin(request: Request):
     form = await checked_form(request)
     nxt = safe_next(form_text(form, "next", 2000))
     raw = form_text(form, "api_key", 500)
+    throttle, address = throttle_of(request.app), client_address(request)
+    wait = throttle.retry_after(address) if raw else None
+    if wait is not None:  # the API's throttle of failed keys, shared with the pages
+        response = render(request, "signin.html", status=429, page="signin", next=nxt or "", signed_out=False,
+                          error=f"无效密钥尝试过多, 请 {wait} 秒后再试。")
+        response.headers["Retry-After"] = str(wait)
+        return response
     info = await run_in_threadpool(keys.verify, ctx_of(request).db, raw) if raw else None
+    if info is None and raw:
+        throttle.failed(address)
     if info is None:
         # One message for every failure: no hint whether the id exists or the key was revoked.
         error = "请粘贴 API 密钥。" if not raw else "API 密钥无效或已吊销, 请检查后重新粘贴。"
