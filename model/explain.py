@@ -33,16 +33,22 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         kind = "项目默认值, 仅提示人工复核" if d.get("project_default") else "标准"
         out.append(Reason(kind="threshold", rule_id=h.rule_id, evidence=h.evidence, basis=h.basis, source=h.source,
                           text=f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}{kind} {d['min']:g} ({h.why})"))
-    for h in getattr(rules, "below_standard", []):
-        d = h.detail
-        out.append(Reason(kind="below_standard", rule_id=d["standard"], evidence=h.evidence, basis=d["standard_basis"],
+    # One standard setting aside (or holding) several hits is one reason, naming every hit.
+    for hits in _by_standard(getattr(rules, "below_standard", [])):
+        h, d = hits[0], hits[0].detail
+        spans = list(dict.fromkeys(x.evidence for x in hits))
+        kept = [e for e in spans if not any(e != o and e in o for o in spans)]  # drop one inside another
+        quoted = "、".join(f"“{e}”" for e in kept)
+        ids = ", ".join(dict.fromkeys(x.rule_id for x in hits))
+        out.append(Reason(kind="below_standard", rule_id=d["standard"], evidence=kept[0], basis=d["standard_basis"],
                           source=h.source, text=f"本地标准优先: {MEASURE_ZH[d['measure']]} {d['value']:g} 低于 "
-                                                f"{d['min']:g}, “{h.evidence}”按该标准不属于重大 ({h.rule_id})"))
-    for h in getattr(rules, "pending_standard", []):
-        d = h.detail
+                                                f"{d['min']:g}, {quoted}按该标准不属于重大 ({ids})"))
+    for hits in _by_standard(getattr(rules, "pending_standard", [])):
+        h, d = hits[0], hits[0].detail
+        ids = ", ".join(dict.fromkeys(x.rule_id for x in hits))
         out.append(Reason(kind="standard_pending", rule_id=d["standard"], evidence=h.evidence, basis=d["standard_basis"],
                           source=h.source, text=f"本地标准以{MEASURE_ZH[d['measure']]} {d['min']:g} 为线, 文中未见该数值, "
-                                                f"请补充后判断 ({h.rule_id})"))
+                                                f"请补充后判断 ({ids})"))
     if not rules.enumerations and not rules.exclusion and not rules.thresholds \
             and not getattr(rules, "below_standard", []):
         out.append(Reason(kind="no_rule", text="没有命中任何列举、排除或数值规则"))
@@ -59,3 +65,11 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         why = combined.why_review or "证据不足以自动判断"
         out.append(Reason(kind=kind, text=f"{why}; 列入人工复核 (复核置信度 {combined.confidence:.2f})"))
     return out
+
+
+def _by_standard(hits: list) -> list[list]:
+    """Hits grouped by the standard that set them aside, in first-seen order."""
+    groups: dict[str, list] = {}
+    for h in hits:
+        groups.setdefault(h.detail["standard"], []).append(h)
+    return list(groups.values())

@@ -162,7 +162,8 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         if not (th.decides and th.level == level and th.categories):
             continue
         governed = [h for h in enum_hits if h.detail["category"] in th.categories and h not in below]
-        if not governed:
+        # A standard with `when` governs only matters of its kind (清浪乡's asset-disposal line).
+        if not governed or not th.applies(text, categories):
             continue
         std = {"standard": th.id, "standard_basis": th.basis, "min": th.min, "measure": th.measure}
         if th.measure not in values:

@@ -259,3 +259,74 @@ def test_filing_auditing_or_passing_on_a_price_is_not_a_government_pricing_decis
         assert "national.en.price" not in hits, text
     hits = [h.rule_id for h in evaluate("调整城区居民生活用水价格", extract("调整城区居民生活用水价格"), prof, "county").enumerations]
     assert "national.en.price" in hits
+
+
+# --- second wordings of the legal suite's former xfail cases (the rule, not one sentence) ----------
+
+def _status(answer, name):
+    return next(p.status for p in answer.procedures if p.name == name)
+
+
+def test_a_local_asset_disposal_line_decides_disposals_and_only_them(screener):
+    # 清浪乡量化标准二(四): state-asset disposals are major from 100万元; the catch-all listing of
+    # disposals gives way to that line, but other catch-all matters are not governed by it.
+    title = "某镇闲置车辆等国有资产公开拍卖处置"
+    below = screener.screen({"title": title + ", 评估价值60万元", "profile": "hunan_town"})
+    assert below.verdict == "not_major"
+    assert [r.rule_id for r in below.reasons if r.kind == "below_standard"] == ["hunan_town.th.assets"]
+    assert screener.screen({"title": title + ", 评估价值150万元", "profile": "hunan_town"}).verdict == "major"
+    pending = screener.screen({"title": title, "profile": "hunan_town"})
+    assert pending.verdict == "review" and any(r.kind == "standard_pending" for r in pending.reasons)
+    merger = screener.screen({"title": "某乡行政村合并调整方案, 涉及资金50万元", "profile": "hunan_town"})
+    assert merger.verdict == "review" and not any(r.kind == "below_standard" for r in merger.reasons)
+
+
+def test_standardised_factory_buildings_are_construction_not_a_standard(screener, rb):
+    # 标准化厂房 is a kind of building: the policy head must not read it as a 标准, so Wuhua's
+    # 5亿元 construction standard decides (五华产业园区标准二(二)).
+    title = "某产业园标准化厂房及配套设施建设工程"
+    assert screener.screen({"title": title, "amount_wan": 20000, "profile": "yunnan_wuhua"}).verdict == "not_major"
+    assert screener.screen({"title": title, "amount_wan": 60000, "profile": "yunnan_wuhua"}).verdict == "major"
+    res, ids = _fired(rb, title, "national")
+    assert "national.en.public_policy" not in ids
+    res, ids = _fired(rb, "城市公共停车场收费标准", "national")
+    assert "national.en.public_policy" in ids  # a fee standard is still a 标准
+
+
+def test_watching_prices_or_passing_on_a_fixed_price_sets_no_price(rb):
+    # 价格法第28条 (monitoring) and 第20条第3款 (a county prices only within its delegation).
+    prof = rb.get("national")
+    for text in ("关于开展全市民生商品价格监测预警的工作方案", "2026年度涉企收费价格检查工作方案",
+                 "关于落实省发改委核定的天然气销售价格的通知", "执行省发展改革委核定的水价调整"):
+        ids = {h.rule_id for h in evaluate(text, extract(text), prof, "county").enumerations}
+        assert not ids & {"national.en.price", "national.en.public_policy"}, (text, ids)
+    text = "关于调整城区管道天然气销售价格的方案"
+    assert "national.en.price" in {h.rule_id for h in evaluate(text, extract(text), prof, "county").enumerations}
+
+
+def test_sector_funds_get_fair_competition_review_and_funeral_facilities_risk_assessment(screener):
+    fund = screener.screen({"title": "某县工业企业技术改造奖补资金管理办法"})
+    assert fund.verdict == "major" and _status(fund, "公平竞争审查") == "required"
+    guide = screener.screen({"title": "某县服务业发展引导资金管理办法"})
+    assert _status(guide, "公平竞争审查") == "required"
+    cemetery = screener.screen({"title": "某区公益性公墓扩建项目", "amount_wan": 5000})
+    assert cemetery.verdict == "review" and _status(cemetery, "风险评估") == "required"
+    # a school subsidy touches no operator and no neighbour
+    aid = screener.screen({"title": "家庭经济困难学生资助实施办法"})
+    assert _status(aid, "公平竞争审查") != "required" and _status(aid, "风险评估") != "required"
+
+
+def test_one_standard_setting_aside_two_hits_gives_one_reason(screener):
+    a = screener.screen({"title": "园区主干道路重大项目建设", "amount_wan": 20000, "profile": "yunnan_wuhua"})
+    below = [r for r in a.reasons if r.kind == "below_standard"]
+    assert len(below) == 1 and below[0].rule_id == "yunnan_wuhua.th.construction"
+    assert "national.en.construction_key" in below[0].text and "national.en.construction" in below[0].text
+
+
+def test_wuhua_lists_only_the_spatial_master_plan_among_plans(screener):
+    # 五华产业园区标准二(一): the park's catalogue names the 国土空间总体规划; other plans only signal.
+    other = screener.screen({"title": "五华产业园区综合交通专项规划(2025-2035年)", "profile": "yunnan_wuhua"})
+    assert other.verdict == "review"
+    master = screener.screen({"title": "园区国土空间总体规划(2021-2035年)", "profile": "yunnan_wuhua"})
+    assert master.verdict == "major"
+    assert screener.screen({"title": "五华产业园区综合交通专项规划(2025-2035年)"}).verdict == "major"  # national
