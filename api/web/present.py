@@ -186,8 +186,10 @@ def procedures_view(procedures: list[dict]) -> list[dict]:
         for key, label in (("earliest", "不早于"), ("latest_start", "最迟启动"), ("latest_finish", "最迟完成")):
             if d.get(key):
                 dates.append({"label": label, "date": str(d[key])})
+        # Dates on an estimated holiday calendar (a year not yet published) are marked as such.
         out.append({"name": p["name"], "required": bool(p.get("required")), "why": p.get("why") or "",
-                    "basis": p.get("basis") or "", "dates": dates, "rule": d.get("rule") or ""})
+                    "basis": p.get("basis") or "", "dates": dates, "rule": d.get("rule") or "",
+                    "estimated": bool(dates) and bool(d.get("estimated"))})
     # Required first (the checklist a compiler works down), keeping the contract's order within each.
     return sorted(out, key=lambda p: not p["required"])
 
@@ -203,7 +205,8 @@ def timeline(procedures: list[dict], planned: dt.date | None, today: dt.date) ->
         for key, label in (("latest_start", "最迟启动"), ("latest_finish", "最迟完成"), ("earliest", "不早于")):
             day = _date(d.get(key))
             if day is not None:
-                by_day.setdefault(day, []).append({"label": label, "name": p["name"], "rule": d.get("rule") or ""})
+                by_day.setdefault(day, []).append({"label": label, "name": p["name"], "rule": d.get("rule") or "",
+                                                   "estimated": bool(d.get("estimated"))})
     if planned is not None:
         by_day.setdefault(planned, [])
     days = []

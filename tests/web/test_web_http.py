@@ -244,3 +244,16 @@ def test_pages_use_only_their_own_assets_and_send_a_strict_csp(web_server):
         body = r.text
         assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", body), asset  # no CDN, no web font
         assert "@import" not in body and "url(http" not in body
+
+
+def test_deadlines_on_an_estimated_holiday_calendar_are_marked_on_the_page(web_server):
+    # 2027's official schedule is not published: its dates are estimated and the page says so,
+    # next to the checklist's dates and in the timeline; a 2026 schedule carries no marker.
+    c = web_server.client("admin")
+    marker = "(预计, 以官方公布为准)"
+    estimated = c.get(f"/ui/screenings/{_screen(c, planned_date='2027-03-18')}").text
+    assert estimated.count(marker) >= 2
+    assert re.search(r'class="timeline".*?预计, 以官方公布为准', estimated, re.S)
+    assert re.search(r'class="checklist".*?预计, 以官方公布为准', estimated, re.S)
+    published = c.get(f"/ui/screenings/{_screen(c, planned_date='2026-06-18')}").text
+    assert 'class="timeline"' in published and marker not in published
