@@ -84,11 +84,8 @@ def duplicate_key(title: str | None) -> str:
     """What two titles share when they name the same matter: normalised (full-width digits and
     punctuation folded), without a draft marker, the 关于…的通知 wrapper, punctuation or spaces.
     The CLI's file mode, a job's draft catalogue and the batch page all flag duplicates by it."""
-    t = normalise(title or "")
-    t = _DUP_DRAFT.sub("", t)
-    t = _DUP_DOC_END.sub("", t)
-    t = re.sub(r"^关于", "", t)
-    return _DUP_NOISE.sub("", t)
+    t = _DUP_NOISE.sub("", _DUP_DRAFT.sub("", normalise(title or "")))
+    return re.sub(r"^关于", "", _DUP_DOC_END.sub("", t))
 
 
 class DuplicateFinder:
