@@ -15,7 +15,7 @@ from .contract import Deadline, Procedure
 from .rulebook import Exclusion, ProcedureRule, ResolvedProfile
 from .vocab import PROCEDURE_NAMES
 from .workdays import add_months, add_workdays, calendar_notes, is_workday, on_or_after_workday, \
-    on_or_before_workday
+    on_or_before_workday, previous_workday
 
 NPC_STEP = "人大报告"
 ESTIMATED_WARNING = ("期限所用的节假日为推算 (estimated), 官方放假安排公布后以其为准 / "
@@ -70,7 +70,7 @@ def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> 
     warnings: list[str] = []
     legality_start, k1 = add_workdays(planned, -s.legality_review_working_days)
     # Calendar-day steps end the working day before legality review starts, never on a day off.
-    day_before_legality, k2 = previous_workday_before(legality_start)
+    day_before_legality, k2 = previous_workday(legality_start)
     comment_start, k3 = on_or_before_workday(day_before_legality - dt.timedelta(days=s.comment_period_days - 1))
     hearing_notice, k4 = on_or_before_workday(day_before_legality - dt.timedelta(days=s.hearing_notice_days))
     publication_by, k5 = add_workdays(planned, s.publication_working_days)
@@ -113,10 +113,6 @@ def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> 
                                     rule=f"实施满{s.post_evaluation_months}个月后可组织评估"),
     }
     return d, warnings
-
-
-def previous_workday_before(day: dt.date) -> tuple[dt.date, bool]:
-    return add_workdays(day, -1)
 
 
 def _collective_body(profile: ResolvedProfile, level: str | None) -> str:

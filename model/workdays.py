@@ -214,6 +214,7 @@ def add_workdays(day: dt.date, n: int) -> tuple[dt.date, bool]:
 
 
 def previous_workday(day: dt.date) -> tuple[dt.date, bool]:
+    """The last working day before `day`."""
     return add_workdays(day, -1)
 
 
