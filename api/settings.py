@@ -74,7 +74,6 @@ class Settings(BaseSettings):
     default_profile: str = Field("national", validation_alias=_alias("DECISION_SCREEN_PROFILE"))
     max_json_bytes: int = 2 * MB
     max_upload_bytes: int = 20 * MB
-    max_batch: int = 1000
     max_job_rows: int = 50_000
     job_chunk_rows: int = 250
     job_poll_seconds: float = 1.0
