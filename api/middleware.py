@@ -84,12 +84,11 @@ SECURITY_HEADERS = {
 }
 # JSON and files: nothing in them may run, load or be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI and ReDoc (FastAPI's pages) load their script and style from the jsDelivr CDN and
-# start with an inline script.
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-            "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'")
+# Swagger UI and ReDoc (FastAPI's pages) load their script and style from this service
+# (api/docs.py, /docs-assets: nothing from a CDN) and start with an inline script.
+DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
+            "frame-ancestors 'none'; base-uri 'none'")
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/ui/docs", "/ui/redoc"})
 
 

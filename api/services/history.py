@@ -11,9 +11,11 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import and_, exists, func, or_, select
 
+from model.normalise import normalise
 from model.vocab import CATEGORY_ZH, EXCLUSION_ZH, LABEL_ZH, LEVEL_ZH, SOURCE_ZH, safe_cell
 from model.vocab import VERDICT_OR_ERROR_ZH as VERDICT_ZH
 
@@ -109,12 +111,34 @@ class Filters:
         return out
 
 
+# -- search: Traditional and Simplified alike ---------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _to_traditional():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def query_forms(q: str) -> list[str]:
+    """The forms a search matches: as typed, as the project's normaliser reads it (Simplified,
+    half-width) and that in Traditional, so 調整 finds 调整 and the reverse. Stored titles are
+    kept as submitted, so the stored side is met in both scripts rather than rewritten."""
+    simple = normalise(q)
+    forms = [q, simple, _to_traditional().convert(simple)]
+    return [f for i, f in enumerate(forms) if f and f not in forms[:i]]
+
+
+def _matches(q: str, *columns) -> object:
+    return or_(*(c.contains(form, autoescape=True) for form in query_forms(q) for c in columns))
+
+
 # -- screenings ---------------------------------------------------------------------------------
 
 def _screening_where(key: KeyInfo, f: Filters) -> list:
     cond = visible_where(screenings.c.key_id, key)
     if f.q:
-        cond.append(or_(_title().contains(f.q, autoescape=True), _unit().contains(f.q, autoescape=True)))
+        cond.append(_matches(f.q, _title(), _unit()))
     if f.verdict == "error":
         cond.append(screenings.c.verdict.is_(None))
     elif f.verdict:
@@ -228,8 +252,7 @@ def export_screenings(db: Database, key: KeyInfo, f: Filters) -> Iterator[bytes]
 def _feedback_where(key: KeyInfo, f: Filters) -> list:
     cond = visible_where(feedback.c.key_id, key, screenings.c.key_id)
     if f.q:
-        cond.append(or_(_title().contains(f.q, autoescape=True), feedback.c.comment.contains(f.q, autoescape=True),
-                        feedback.c.reviewer.contains(f.q, autoescape=True)))
+        cond.append(_matches(f.q, _title(), feedback.c.comment, feedback.c.reviewer))
     if f.agree:
         cond.append(feedback.c.agree == (f.agree == "yes"))
     if f.label:

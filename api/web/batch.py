@@ -88,7 +88,9 @@ def _visible_job(request: Request, key: KeyInfo, job_id: str, api: bool = False)
 @router.get("/ui/batch/{job_id}")
 async def job_page(request: Request, job_id: str, key: KeyInfo = Depends(signed_in("jobs"))):
     job = await run_in_threadpool(_visible_job, request, key, job_id)
-    return render(request, "job.html", page="batch", job=batch_view.job_view(job))
+    names = {p["id"]: p["name"] for p in profile_choices(request)}
+    return render(request, "job.html", page="batch", job=batch_view.job_view(job),
+                  profile_name=names.get(job.get("profile") or "", job.get("profile") or ""))
 
 
 @router.get("/ui/batch/{job_id}/status.json")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from urllib.parse import unquote
 
+from model.extract import tokens
 from model.normalise import normalise
 from model.vocab import (
     ATTRIBUTE_ZH,
@@ -36,8 +37,20 @@ CATEGORY_CHOICES = list(CATEGORY_ZH.items())
 EXCLUSION_CHOICES = list(EXCLUSION_ZH.items())
 LEVEL_CHOICES = list(LEVEL_ZH.items())
 RULE_KINDS = ("exclusion", "exclusion_overridden", "enumeration", "threshold")
+# Codes the engine writes inside its Chinese sentences (依据属性: stability_risk), shown by their labels.
+_CODE_ZH = {**ATTRIBUTE_ZH, **CATEGORY_ZH, **EXCLUSION_ZH, **LEVEL_ZH}
+_CODE_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _CODE_ZH), key=len, reverse=True)) + r")\b")
+_ASCII_ASIDE = re.compile(r"\s*\([A-Za-z][A-Za-z \-]*\)")
 _QUOTED = re.compile(r"[“\"]([^”\"]{1,80})[”\"]")
 _TERM_TRIM = " \t,.;:!?，。；：、！？\"'()（）《》【】[]-"
+
+
+def zh_text(text: str | None) -> str:
+    """An engine message as the Chinese pages show it: the Chinese half of a "中文 / English"
+    message, English asides such as "(estimated)" dropped, codes replaced by their labels."""
+    t = (text or "").split(" / ")[0]
+    t = _ASCII_ASIDE.sub("", t)
+    return _CODE_RE.sub(lambda m: _CODE_ZH[m.group(1)], t).strip()
 
 
 def matter_text(matter: dict) -> str:
@@ -109,8 +122,24 @@ def clean_terms(terms: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return list(seen.items())
 
 
+def word_boundaries(text: str) -> set[int]:
+    """Offsets where a word starts or ends (jieba with the domain dictionary, numbers whole):
+    a model phrase is marked only from one boundary to another, never as a fragment such as
+    "202" of 2027 or "0万" of 3000万元."""
+    out = {0, len(text)}
+    pos = 0
+    for tok in tokens(text):
+        i = text.find(tok, pos)
+        if i < 0:
+            continue
+        out.update((i, i + len(tok)))
+        pos = i + len(tok)
+    return out
+
+
 def highlight(text: str, reasons: list[dict], terms: list[tuple[str, float]]) -> list[Segment]:
     n = len(text)
+    bounds = word_boundaries(text) if terms else set()
     refs: list[list[int]] = [[] for _ in range(n)]
     model: list[tuple[str, float, str] | None] = [None] * n
     for number, reason in enumerate(reasons, start=1):
@@ -128,7 +157,7 @@ def highlight(text: str, reasons: list[dict], terms: list[tuple[str, float]]) ->
         start = text.find(term)
         while start >= 0:
             end = start + len(term)
-            if all(model[i] is None for i in range(start, end)):
+            if start in bounds and end in bounds and all(model[i] is None for i in range(start, end)):
                 for i in range(start, end):
                     model[i] = (way, weight, term)
             start = text.find(term, end)
@@ -147,22 +176,26 @@ def highlight(text: str, reasons: list[dict], terms: list[tuple[str, float]]) ->
 
 # -- numbers, procedures, timeline -----------------------------------------------------------
 
-def _num(v) -> str:
+# Years and year ranges are written as years are: 2027, never "2,027".
+_PLAIN_NUMBERS = frozenset({"period", "year", "years", "duration_years"})
+
+
+def _num(v, plain: bool = False) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if isinstance(v, int):
-        return f"{v:,}"
+        return str(v) if plain else f"{v:,}"
     if isinstance(v, float):
         return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
     if isinstance(v, list):
-        return " – ".join(_num(x) for x in v)
+        return " – ".join(_num(x, plain) for x in v)
     return str(v)
 
 
 def numbers_view(numbers: dict) -> dict:
-    used = [{"name": NUMBER_ZH.get(k, k), "value": _num(v.get("value")), "source": v.get("from") or ""}
-            for k, v in (numbers.get("used") or {}).items()]
-    read = [{"name": NUMBER_ZH.get(k, k), "value": _num(v)} for k, v in numbers.items()
+    used = [{"name": NUMBER_ZH.get(k, k), "value": _num(v.get("value"), k in _PLAIN_NUMBERS),
+             "source": v.get("from") or ""} for k, v in (numbers.get("used") or {}).items()]
+    read = [{"name": NUMBER_ZH.get(k, k), "value": _num(v, k in _PLAIN_NUMBERS)} for k, v in numbers.items()
             if k not in ("used", "level")]
     return {"used": used, "read": read, "level": LEVEL_ZH.get(numbers.get("level") or "", numbers.get("level"))}
 
@@ -187,7 +220,7 @@ def procedures_view(procedures: list[dict]) -> list[dict]:
             if d.get(key):
                 dates.append({"label": label, "date": str(d[key])})
         # Dates on an estimated holiday calendar (a year not yet published) are marked as such.
-        out.append({"name": p["name"], "required": bool(p.get("required")), "why": p.get("why") or "",
+        out.append({"name": p["name"], "required": bool(p.get("required")), "why": zh_text(p.get("why")),
                     "basis": p.get("basis") or "", "dates": dates, "rule": d.get("rule") or "",
                     "estimated": bool(dates) and bool(d.get("estimated"))})
     # Required first (the checklist a compiler works down), keeping the contract's order within each.
@@ -255,6 +288,32 @@ def source_parts(source: str | None) -> list[dict]:
     return parts
 
 
+MATTER_FIELDS = (("unit", "承办单位"), ("level", "层级"), ("profile", "标准"), ("amount_wan", "金额(万元)"),
+                 ("people", "涉及人数"), ("area_mu", "面积(亩)"), ("length_km", "长度(公里)"),
+                 ("duration_years", "期限(年)"), ("planned_date", "计划决策日期"), ("id", "序号"))
+
+
+def matter_facts(matter: dict, screener) -> list[tuple[str, str]]:
+    """A submitted matter's fields as the record page lists them, codes shown by their Chinese names."""
+    out = []
+    for key, label in MATTER_FIELDS:
+        v = matter.get(key)
+        if v in (None, ""):
+            continue
+        if key == "level":
+            v = LEVEL_ZH.get(str(v), v)
+        elif key == "profile":
+            v = profile_name(screener, str(v))
+        elif isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out.append((label, str(v)))
+    return out
+
+
+def profile_name(screener, profile: str | None) -> str:
+    return _profile_name(screener, profile)
+
+
 def _profile_name(screener, profile: str | None) -> str:
     try:
         return screener.rulebooks.get(profile).summary()["name"]
@@ -295,6 +354,6 @@ def answer_view(answer: dict, matter: dict, screener, today: dt.date | None = No
         "timeline": timeline(procedures, planned, today), "planned": planned, "today": today,
         "similar": [{**s, "label_zh": VERDICT_ZH.get(s.get("label"), s.get("label"))}
                     for s in answer.get("similar") or []],
-        "warnings": answer.get("warnings") or [],
+        "warnings": [zh_text(w) for w in answer.get("warnings") or []],
         "model_version": answer.get("model_version"), "rules_version": answer.get("rules_version"),
     }

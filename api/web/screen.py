@@ -31,7 +31,7 @@ from .base import (
     saved_id,
     signed_in,
 )
-from .present import CATEGORY_CHOICES, EXCLUSION_CHOICES, LEVEL_CHOICES, answer_view
+from .present import CATEGORY_CHOICES, EXCLUSION_CHOICES, LEVEL_CHOICES, answer_view, matter_facts
 
 router = page_router()
 NUMBER_FIELDS = (("amount_wan", "金额(万元)"), ("people", "涉及人数"), ("area_mu", "面积(亩)"),
@@ -56,7 +56,7 @@ def _record_context(request: Request, key: KeyInfo, rec: dict) -> dict:
                    "source_zh": SOURCE_ZH.get(rec["source"], rec["source"]), "job_id": rec["job_id"],
                    "row_no": rec["row_no"], "error": rec["error"], "model_version": rec["model_version"],
                    "rules_version": rec["rules_version"]},
-        "matter": matter,
+        "matter": matter, "matter_facts": matter_facts(matter, ctx_of(request).screener),
         "view": answer_view(rec["answer"], matter, ctx_of(request).screener) if rec["answer"] else None,
         "feedback": _feedback_of(request, rec["id"]),
         "can_feedback": key.allows("feedback"), "can_screen": key.allows("screen"),

@@ -82,8 +82,22 @@ def test_the_docs_pages_need_a_signed_in_session_by_default(service):
                   follow_redirects=False).status_code == 303
     docs = c.get("/ui/docs")
     assert docs.status_code == 200 and "/ui/openapi.json" in docs.text
-    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert "http" not in docs.headers["content-security-policy"]  # nothing from another host
     assert c.get("/ui/openapi.json").json()["info"]["title"] == "decision-screen API"
+
+
+def test_docs_pages_load_swagger_and_redoc_from_the_service_itself(service_with):
+    svc = service_with(public_docs=True)
+    for page in ("/docs", "/redoc"):
+        html = svc.client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets and all(a.startswith("/docs-assets/") or a.endswith("openapi.json") for a in assets), assets
+        assert "googleapis" not in html and "cdn." not in html
+        for a in assets:
+            if a.startswith("/docs-assets/"):
+                r = svc.client.get(a)
+                assert r.status_code == 200 and len(r.content) > 100, a
+    assert svc.client.get("/docs-assets/..%2Fcore.py").status_code == 404
 
 
 def test_public_docs_setting_opens_the_docs_to_anyone(service_with):
