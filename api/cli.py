@@ -1,6 +1,7 @@
 """The service's commands, joined onto `decision-screen` by model/cli.py:
 
-    decision-screen serve [--host --port --workers]
+    decision-screen serve [--host --port --workers --no-job-worker]
+    decision-screen worker
     decision-screen keys create|list|revoke
     decision-screen export-feedback --output F.jsonl
     decision-screen migrate
@@ -67,8 +68,11 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="uvicorn worker processes"),
     log_level: str = typer.Option("info", "--log-level"),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="log every request"),
+    job_worker: bool = typer.Option(True, "--job-worker/--no-job-worker",
+                                    help="start one job worker process beside the server (off: jobs are run "
+                                         "by `decision-screen worker` processes elsewhere)"),
 ) -> None:
-    """启动 HTTP 服务 / run the HTTP API (uvicorn)."""
+    """启动 HTTP 服务 / run the HTTP API (uvicorn), with one job worker process beside it."""
     import uvicorn
 
     settings, db = _db()
@@ -94,8 +98,51 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom.resolve())
     from .http_protocol import PROTOCOL  # requests uvicorn itself refuses get the JSON error shape too
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level,
-                access_log=access_log, timeout_graceful_shutdown=15, http=PROTOCOL)
+    # The web processes only queue jobs: the worker tier runs them (api/jobs/tier.py). By default
+    # that is one worker process beside the server, so `make run` needs no other service.
+    child = _start_worker_child() if job_worker and settings.run_job_worker else None
+    os.environ["DECISION_SCREEN_JOB_WORKER"] = "0"  # read by the web processes' Settings
+    try:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, access_log=access_log, timeout_graceful_shutdown=15, http=PROTOCOL)
+    finally:
+        if child is not None:
+            from .process import stop
+
+            stop(child, grace=40)
+
+
+def _start_worker_child():
+    """`decision-screen worker` as a child process that dies with this one, even on SIGKILL
+    (the kernel's parent-death signal), so a killed server never leaves a worker behind."""
+    import signal
+    import subprocess
+
+    def _die_with_parent() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:  # not Linux: the finally of serve still stops it on a normal exit
+            pass
+
+    return subprocess.Popen([sys.executable, "-m", "decision_screen", "worker"], preexec_fn=_die_with_parent)
+
+
+def worker(
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """运行任务进程 (批量任务与回调) / run a job worker: spreadsheet jobs and their callbacks, no HTTP.
+
+    Run any number of them, on any number of machines, against one PostgreSQL database; on
+    SQLite, `serve` starts the one worker it needs itself."""
+    import logging
+
+    from .jobs.tier import run
+    from .settings import from_env
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run(from_env())
 
 
 def _redact(url: str) -> str:
@@ -184,6 +231,7 @@ def migrate_cmd() -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.add_typer(keys_app, name="keys")
     app.command("export-feedback")(export_feedback)
     app.command("migrate")(migrate_cmd)

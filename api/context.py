@@ -33,7 +33,7 @@ class AppContext:
         db = Database(settings.db_url)
         migrate(db)
         if screener is None:
-            screener = Screener(model=_learned_model(settings), default_profile=settings.default_profile)
+            screener = Screener(model=learned_model(settings), default_profile=settings.default_profile)
         # The first screening loads jieba's dictionary and warms the model (most of a second):
         # pay it here, not in the first caller's request.
         screener.screen({"title": "关于编制全市国土空间总体规划的决定"})
@@ -41,9 +41,11 @@ class AppContext:
                             settings.record_flush_seconds)
         ctx = cls(settings, db, screener, KeyVerifier(db, settings.key_cache_seconds), recorder, ScreenBatcher(screener))
         recorder.start()
-        ctx.callbacks = CallbackSender(ctx)
-        ctx.worker = JobWorker(ctx)
         if settings.run_job_worker:
+            # Jobs in this process too (an app embedded in a program, the tests). `decision-screen
+            # serve` turns this off in its web processes and runs a worker process beside them.
+            ctx.callbacks = CallbackSender(ctx)
+            ctx.worker = JobWorker(ctx)
             ctx.callbacks.start()
             ctx.worker.start()
         log.info("decision-screen API ready: model %s, rules %s, database %s", screener.model_version,
@@ -61,7 +63,7 @@ class AppContext:
         self.db.dispose()
 
 
-def _learned_model(settings: Settings):
+def learned_model(settings: Settings):
     """The model the settings' one switch asks for (None: the rulebooks answer alone)."""
     if settings.rules_only:
         return None

@@ -131,6 +131,22 @@ job_rows = Table(
     Column("error", JSONType, nullable=True),  # a row found bad at upload (only with skip_bad_rows)
 )
 
+# A running job's rows in chunks, each claimed by one worker at a time under a lease
+# (api/jobs/worker.py): workers on any number of machines share one job, a dead worker's chunk
+# is taken over when its lease runs out, and a chunk's records commit with its state.
+job_chunks = Table(
+    "job_chunks", metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("first_row", Integer, nullable=False),
+    Column("last_row", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | running | done
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_job_chunks_state", "state", "lease_until"),
+)
+
 screenings = Table(
     "screenings", metadata,
     Column("id", String(32), primary_key=True),

@@ -302,12 +302,17 @@ def test_a_graceful_shutdown_hands_the_job_back_and_the_next_start_finishes_it(s
     first.close()
     from sqlalchemy import select
 
-    from api.db import jobs, screenings
+    from api.db import job_chunks, jobs, screenings
 
     with first.db.read() as conn:
         left = conn.execute(select(jobs).where(jobs.c.id == job["id"])).mappings().one()
-    assert left["status"] == "queued" and left["lease_owner"] is None  # released, not left to expire
-    assert 20 <= left["done_rows"] < 400 and left["attempts"] == 0  # a clean stop is not a failure
+        chunks = conn.execute(select(job_chunks).where(job_chunks.c.job_id == job["id"])).mappings().all()
+    assert 20 <= left["done_rows"] < 400
+    # The chunk in hand was released, not left to expire, and a clean stop is not a failure.
+    assert all(c["state"] in ("pending", "done") and c["lease_until"] is None for c in chunks)
+    assert all(c["lease_owner"] is None for c in chunks if c["state"] == "pending")
+    assert all(c["attempts"] == 0 for c in chunks) and left["attempts"] == 0
+    assert sum(c["last_row"] - c["first_row"] + 1 for c in chunks if c["state"] == "done") == left["done_rows"]
     second = service_with(var_dir=tmp_path / "shared")
     done = second.wait_job(job["id"], key=first.key)
     assert done["status"] == "done" and done["done_rows"] == 400
