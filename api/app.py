@@ -14,7 +14,7 @@ from model.screener import Screener
 from . import docs, errors, web
 from .context import AppContext
 from .metrics import MetricsMiddleware
-from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, UrlTextMiddleware
 from .routers import feedback, health, jobs, meta, screen
 from .routers.common import PREFIX
 from .settings import Settings, from_env
@@ -84,5 +84,6 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes,
                        upload_paths=frozenset({f"{PREFIX}/jobs", web.UPLOAD_PATH}))
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(UrlTextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, static_prefix=f"{web.STATIC_URL}/")
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -44,11 +45,14 @@ def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
 
 
+# Only what create_key makes: anything else (a NUL byte PostgreSQL would refuse, a stray
+# character) is not a key, and never reaches the database.
+_KEY_FORM = re.compile(rf"{PREFIX}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{1,128}})")
+
+
 def _split(key: str) -> tuple[str, str] | None:
-    parts = key.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or len(parts[1]) != 8 or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    m = _KEY_FORM.fullmatch(key.strip())
+    return (m.group(1), m.group(2)) if m else None
 
 
 def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:

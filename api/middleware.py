@@ -119,3 +119,45 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class UrlTextMiddleware:
+    """The request models' control-character rule (model.safe_text) for the URL: a path or a
+    query parameter holding one (%00 in an id, a search term) is answered 422 before any route
+    runs, so no such value reaches the database (PostgreSQL refuses NUL with an error)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            problem = _url_problem(scope)
+            if problem is not None:
+                await _send_json(send, 422, problem)
+                return
+        await self.app(scope, receive, send)
+
+
+def _url_problem(scope) -> dict | None:
+    from urllib.parse import parse_qsl
+
+    from model.safe_text import CONTROL_ERROR, control_messages, first_control
+
+    cp = first_control(scope.get("path", ""))
+    if cp is not None:
+        zh, en = control_messages("path", "网址路径", cp)
+        return body(CONTROL_ERROR, zh, en, "path")
+    query = scope.get("query_string", b"").decode("latin-1")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return body("bad_encoding", "网址查询参数不是有效的 UTF-8 编码", "the query string is not valid UTF-8", "query")
+    for name, value in pairs:
+        if first_control(name) is not None:
+            zh, en = control_messages("query", "查询参数名", first_control(name))
+            return body(CONTROL_ERROR, zh, en, "query")
+        cp = first_control(value)
+        if cp is not None:
+            zh, en = control_messages(name, f"查询参数 {name} ", cp)
+            return body(CONTROL_ERROR, zh, en, name)
+    return None
