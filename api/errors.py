@@ -114,7 +114,8 @@ def _generic(err: dict) -> dict:
         return body("bad_date", f"{zf}无效, 应为 YYYY-MM-DD 格式的真实日期",
                     f"{field} must be a real date in YYYY-MM-DD form", field)
     if kind in ("literal_error", "enum"):
-        return body("bad_choice", f"{zf}取值无效, 应为: {ctx.get('expected', '')}",
+        choices = str(ctx.get("expected", "")).replace(" or ", " 或 ")  # pydantic's "'a', 'b' or 'c'"
+        return body("bad_choice", f"{zf}取值无效, 应为: {choices}",
                     f"{field} must be one of: {ctx.get('expected', '')}", field)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
         return body("out_of_range", f"{zf}超出允许范围", f"{field} is out of range: {msg}", field)
