@@ -16,7 +16,7 @@ from model.errors import ScreenInputError
 from model.vocab import SOURCE_ZH
 
 from ..auth import KeyInfo
-from ..errors import ApiError
+from ..errors import ApiError, translate_validation
 from ..schemas import FeedbackIn
 from ..services import screenings
 from ..services.history import beijing
@@ -168,8 +168,8 @@ async def feedback_submit(request: Request, screening_id: str, key: KeyInfo = De
         except ValidationError as exc:
             err = exc.errors()[0]
             field = str(err["loc"][0]) if err.get("loc") else None
-            error = {"comment": "意见过长 (最多 5000 字)。", "reviewer": "审核人过长 (最多 200 字)。"}.get(
-                field or "", "反馈内容无效, 请检查后重新提交。")
+            # The API's wording for the same mistake (too long, a control character …).
+            error = translate_validation([err])[0]["message_zh"]
         except ApiError as exc:
             error, field = exc.zh, exc.field
     if fid is not None:
