@@ -10,14 +10,13 @@ import datetime as dt
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from model.errors import ScreenInputError
@@ -84,6 +83,8 @@ def screen(
     input: Optional[Path] = typer.Option(None, "--input", "-i", help=".jsonl/.csv/.xlsx of matters"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help=".jsonl/.csv/.xlsx for the answers"),
     rules_only: bool = typer.Option(False, "--rules-only", help="ignore the learned model"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
+                                          help="file mode: processes to screen with (default: the machine's cores)"),
 ) -> None:
     """Screen one matter, or a whole file with --input/--output."""
     try:
@@ -93,7 +94,7 @@ def screen(
                                        "file mode needs both --input and --output")
             if title:
                 raise ScreenInputError("title_and_file", "不能同时给出标题和 --input", "give a title or --input, not both")
-            _screen_file(input, output, profile, rules_only)
+            _screen_file(input, output, profile, rules_only, workers)
             return
         if title is None:
             raise ScreenInputError("title_required", "标题不能为空", "title is required and must not be blank", "title")
@@ -111,56 +112,30 @@ def screen(
         _print_answer(answer)
 
 
-def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool) -> None:
-    from model.vocab import DuplicateFinder
-    from model.fileio import Writer, read_rows
+def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, workers: int | None) -> None:
+    from model.filemode import screen_file
 
-    scr = _screener(profile, rules_only)
-    rows = list(read_rows(src))  # structural errors (encoding, columns) raise before any output
-    writer = Writer(dst)
-    counts: Counter = Counter()
-    bad: list[str] = []
-    by_number: dict[int, dict] = {}
-    dupes = DuplicateFinder()
+    # No refresh thread: the worker processes are forked while the bar is shown.
+    progress = Progress(TextColumn("筛查 screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=False, auto_refresh=False,
+                        disable=not err.is_terminal and os.environ.get("CI") == "true")
+    with progress:
+        task = progress.add_task("screen", total=None)
 
-    def source_rows():
-        for n, row in enumerate(rows, start=1):
-            by_number[n] = row
-            if "__error__" in row:
-                yield {"title": None, "__bad__": row["__error__"]}
-            else:
-                yield row
+        def advance(k: int) -> None:
+            progress.advance(task, k)
+            progress.refresh()
 
-    progress = Progress(TextColumn("筛查 screening"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=err, transient=False, disable=not err.is_terminal and os.environ.get("CI") == "true")
-    try:
-        with progress:
-            task = progress.add_task("screen", total=len(rows))
-            for n, result in scr.iter_screen(source_rows()):
-                row = by_number.get(n, {})
-                if "__error__" in row:
-                    result = row["__error__"]
-                if isinstance(result, ScreenInputError):
-                    result.row = n
-                    counts["error"] += 1
-                    bad.append(result.one_line())
-                    writer.write({"id": row.get("id"), "error": result.one_line(), "verdict": None}, row)
-                else:
-                    counts[result.verdict] += 1
-                    answer = result.model_dump(mode="json")
-                    answer["duplicate_of"] = dupes.see(n, row.get("title"))
-                    counts["duplicate"] += answer["duplicate_of"] is not None
-                    writer.write(answer, row)
-                progress.advance(task)
-    finally:
-        writer.close()
-    for line in bad[:20]:
+        summary = screen_file(src, dst, profile, rules_only, workers, on_rows=advance)
+    counts, bad_total = summary.counts, summary.counts["error"]
+    for line in summary.errors:
         err.print(f"[red]行错误 row error:[/red] {escape(line)}", highlight=False)
-    if len(bad) > 20:
-        err.print(f"… 另有 {len(bad) - 20} 行错误 / {len(bad) - 20} more row errors")
-    err.print(f"完成 done: {len(rows)} 行 rows → {dst} · 纳入 major {counts['major']} · 不纳入 not_major "
+    if bad_total > len(summary.errors):
+        more = bad_total - len(summary.errors)
+        err.print(f"… 另有 {more} 行错误 / {more} more row errors")
+    err.print(f"完成 done: {summary.rows} 行 rows → {dst} · 纳入 major {counts['major']} · 不纳入 not_major "
               f"{counts['not_major']} · 待研判 review {counts['review']} · 重复 duplicates {counts['duplicate']} · "
-              f"错误 errors {counts['error']}",
+              f"错误 errors {counts['error']} · 进程 workers {summary.workers}",
               highlight=False, soft_wrap=True)  # one line whatever the path length
 
 

@@ -1,25 +1,29 @@
-"""Reading and writing matter files: .jsonl, .csv and .xlsx.
+"""Reading and writing matter files: .jsonl, .csv and .xlsx, one row at a time.
 
 Spreadsheets are read by model.sheets, the reader the service's uploads use (one table of
-column headings, GBK/GB18030 CSV, a heading row below a title row); answers are written with
-pandas + openpyxl."""
+column headings, GBK/GB18030 CSV, a heading row below a title row), here from the file on disk
+as a stream; answers are written as a stream too (csv module, openpyxl's write-only mode), so a
+file of a million rows needs no more memory than one of ten."""
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-
-import pandas as pd
+from typing import Self
 
 from .errors import ScreenInputError
-from .sheets import field_for, read_table
+from .sheets import SheetError, field_for, iter_csv, iter_xlsx, open_table
 from .vocab import CATEGORY_ZH, VERDICT_ZH, safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
+_BLOCK = 1 << 20
 
 
-def _suffix(path: Path, what: str) -> str:
-    suffix = path.suffix.lower()
+def suffix_of(path: Path, what: str) -> str:
+    """.jsonl, .csv or .xlsx, or a clear error naming what (输入/输出) the file was for."""
+    suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         raise ScreenInputError("bad_suffix", f"{what}文件类型不支持: {suffix or '(无)'}, 应为 .jsonl/.csv/.xlsx",
                                f"unsupported {what} file type {suffix or '(none)'}: use .jsonl, .csv or .xlsx")
@@ -39,20 +43,32 @@ def _clean(record: dict) -> dict:
     return out
 
 
-def read_rows(path: Path) -> Iterator[dict]:
-    """Yield one dict per input row, in order. Structural problems of the whole file raise;
-    problems of one row are left to the screener, which reports them with the row number."""
-    path = Path(path)
-    suffix = _suffix(path, "输入")
-    if not path.exists():
-        raise ScreenInputError("no_file", f"找不到输入文件: {path}", f"input file not found: {path}")
-    if suffix == ".jsonl":
-        raw = path.read_bytes()
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes (read in blocks: constant memory) and holds no NUL."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as fh:
         try:
-            text = raw.decode("utf-8-sig")
+            while block := fh.read(_BLOCK):
+                if "\x00" in decoder.decode(block):
+                    return False
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise ScreenInputError("bad_encoding", "JSONL 文件必须是 UTF-8 编码", "a JSONL file must be UTF-8") from None
-        for n, line in enumerate(text.splitlines(), start=1):
+            return False
+    return True
+
+
+def _csv_encoding(path: Path) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        if _decodes(path, enc):
+            return enc
+    raise SheetError(422, "bad_encoding", "CSV 文件编码无法识别: 请使用 UTF-8 (或 GBK/GB18030) 编码保存",
+                     "cannot decode the CSV file: save it as UTF-8 (or GBK/GB18030)", "file")
+
+
+def _jsonl_rows(path: Path) -> Iterator[dict]:
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
             if not line.strip():
                 continue
             try:
@@ -66,10 +82,38 @@ def read_rows(path: Path) -> Iterator[dict]:
                                                      None, n)}
                 continue
             yield _clean(obj)
+
+
+def _sheet_rows(path: Path, suffix: str) -> Iterator[dict]:
+    if suffix == ".csv":
+        fh = path.open("r", encoding=_csv_encoding(path), newline="")
+        rows_in = iter_csv(fh)
+    else:
+        fh = None
+        rows_in = iter_xlsx(path)
+    try:
+        _, _, records = open_table(rows_in)
+        for _, rec in records:
+            yield rec
+    finally:
+        if fh is not None:
+            fh.close()
+
+
+def read_rows(path: Path) -> Iterator[dict]:
+    """Yield one dict per input row, in order, reading the file as it goes. Structural problems
+    of the whole file (type, encoding, no title column) raise on the first `next()`, before any
+    row; problems of one row are left to the screener, which reports them with the row number."""
+    path = Path(path)
+    suffix = suffix_of(path, "输入")
+    if not path.exists():
+        raise ScreenInputError("no_file", f"找不到输入文件: {path}", f"input file not found: {path}")
+    if suffix == ".jsonl":
+        if not _decodes(path, "utf-8-sig"):
+            raise ScreenInputError("bad_encoding", "JSONL 文件必须是 UTF-8 编码", "a JSONL file must be UTF-8")
+        yield from _jsonl_rows(path)
         return
-    # The service's reader: the same headings, encodings and checks as an upload.
-    table = read_table(path.read_bytes(), suffix[1:], allow_empty=True)
-    yield from table.rows
+    yield from _sheet_rows(path, suffix)
 
 
 def flatten(answer: dict, row: dict | None = None) -> dict:
@@ -103,27 +147,55 @@ def flatten(answer: dict, row: dict | None = None) -> dict:
     return {k: safe_cell(v) for k, v in out.items()}
 
 
+# The flat columns, in order (flatten always gives them all).
+COLUMNS = tuple(flatten({}))
+
+
 class Writer:
-    """Streams answers to .jsonl, or collects them for .csv/.xlsx written on close."""
+    """Writes answers to .jsonl, .csv or .xlsx as they come: nothing is held back in memory."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.suffix = _suffix(self.path, "输出")
-        self.rows: list[dict] = []
-        self._fh = self.path.open("w", encoding="utf-8") if self.suffix == ".jsonl" else None
+        self.suffix = suffix_of(self.path, "输出")
+        self._fh = None
+        self._csv = None
+        self._book = self._sheet = None
+        if self.suffix == ".jsonl":
+            self._fh = self.path.open("w", encoding="utf-8")
+        elif self.suffix == ".csv":
+            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._fh)
+            self._csv.writerow(COLUMNS)
+        else:
+            from openpyxl import Workbook
+
+            self._book = Workbook(write_only=True)  # rows go to a temporary file, not to memory
+            self._sheet = self._book.create_sheet("筛查结果")
+            self._sheet.append(list(COLUMNS))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def write(self, answer: dict, row: dict | None) -> None:
-        if self._fh is not None:
-            self._fh.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        self.write_serialised(json.dumps(answer, ensure_ascii=False) if self.suffix == ".jsonl"
+                              else flatten(answer, row))
+
+    def write_serialised(self, payload: str | dict) -> None:
+        """One JSON line (.jsonl) or one flat row from `flatten` (.csv, .xlsx)."""
+        if self.suffix == ".jsonl":
+            self._fh.write(payload + "\n")
+        elif self._csv is not None:
+            self._csv.writerow([payload.get(c) for c in COLUMNS])
         else:
-            self.rows.append(flatten(answer, row))
+            self._sheet.append([payload.get(c) for c in COLUMNS])
 
     def close(self) -> None:
+        if self._book is not None:
+            self._book.save(self.path)
+            self._book = None
         if self._fh is not None:
             self._fh.close()
-            return
-        frame = pd.DataFrame(self.rows)
-        if self.suffix == ".csv":
-            frame.to_csv(self.path, index=False, encoding="utf-8-sig")
-        else:
-            frame.to_excel(self.path, index=False, engine="openpyxl", sheet_name="筛查结果")
+            self._fh = None

@@ -16,6 +16,8 @@ import math
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
 from .contract import MatterIn
 from .errors import ScreenInputError
@@ -121,17 +123,23 @@ def _map_columns(cells: list) -> tuple[dict[int, str], dict[str, str], list[str]
     return by_index, written, ignored
 
 
-def iter_xlsx(data: bytes) -> Iterator[tuple[int, list]]:
-    """(sheet row number, [cell values]) for the first worksheet; formula cells raise."""
+def iter_xlsx(data: bytes | Path) -> Iterator[tuple[int, list]]:
+    """(sheet row number, [cell values]) for the first worksheet; formula cells raise. `data`
+    is the file's bytes, or its path (openpyxl then reads it from disk, row by row)."""
     from openpyxl import load_workbook
 
-    if not data.startswith(b"PK"):
+    if isinstance(data, Path):
+        with data.open("rb") as fh:
+            magic = fh.read(2)
+    else:
+        magic = data[:2]
+    if magic != b"PK":
         raise SheetError(422, "bad_xlsx", "文件不是有效的 .xlsx (Excel 2007 及以后) 文件", "not a valid .xlsx file",
                          "file")
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        wb = load_workbook(data if isinstance(data, Path) else io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise SheetError(422, "bad_xlsx", ".xlsx 文件无法读取: 文件可能已损坏或并非 Excel 文件",
+        raise SheetError(422, "bad_xlsx", f".xlsx 文件无法读取 ({type(exc).__name__})",
                          f"cannot read the .xlsx file ({type(exc).__name__})", "file") from None
     try:
         ws = wb.worksheets[0] if wb.worksheets else None
@@ -152,7 +160,7 @@ def iter_xlsx(data: bytes) -> Iterator[tuple[int, list]]:
     except SheetError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise SheetError(422, "bad_xlsx", ".xlsx 文件已损坏, 无法读取",
+        raise SheetError(422, "bad_xlsx", f".xlsx 文件已损坏 ({type(exc).__name__})",
                          f"the .xlsx file is damaged ({type(exc).__name__})", "file") from None
     finally:
         wb.close()
@@ -171,17 +179,20 @@ def _decode_csv(data: bytes) -> str:
                      "cannot decode the CSV file: save it as UTF-8 (or GBK/GB18030)", "file")
 
 
-def iter_csv(data: bytes) -> Iterator[tuple[int, list]]:
-    text = _decode_csv(data)
-    first = text.split("\n", 1)[0]
+def iter_csv(data: bytes | TextIO) -> Iterator[tuple[int, list]]:
+    """(row number, [cells]) of the file's bytes, or of an open, decoded text stream (opened
+    with newline=""; file mode streams a file this way)."""
+    stream = io.StringIO(_decode_csv(data), newline="") if isinstance(data, bytes) else data
+    first = stream.readline()
+    stream.seek(0)
     # Excel's "Unicode text" export is tab-separated; everything else we accept is comma-separated.
     dialect = csv.excel_tab if "\t" in first and "," not in first else csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(stream, dialect)
     try:
         for r_idx, row in enumerate(reader, start=1):
             yield r_idx, row[:MAX_COLUMNS]
     except csv.Error as exc:
-        raise SheetError(422, "bad_csv", f"CSV 文件无法解析 (第{reader.line_num}行): 引号或分隔符有误",
+        raise SheetError(422, "bad_csv", f"CSV 文件无法解析 (第{reader.line_num}行): {exc}",
                          f"cannot parse the CSV file (line {reader.line_num}): {exc}", "file",
                          sheet_row=reader.line_num) from None
 
@@ -205,6 +216,23 @@ def read_table(data: bytes, kind: str, max_rows: int | None = None, allow_empty:
     if not data:
         raise SheetError(422, "empty_file", "上传的文件是空的", "the uploaded file is empty", "file")
     rows_in = (source or (iter_xlsx if kind == "xlsx" else iter_csv))(data)
+    written, ignored, records = open_table(rows_in, max_rows, missing_hint)
+    rows: list[dict] = []
+    sheet_rows: list[int] = []
+    for sheet_row, rec in records:
+        rows.append(rec)
+        sheet_rows.append(sheet_row)
+    if not rows and not allow_empty:
+        raise SheetError(422, "empty_file", "文件中没有数据行", "the file has no data rows", "file")
+    return Table(rows, sheet_rows, written, ignored, kind)
+
+
+def open_table(rows_in: Iterator[tuple[int, list]], max_rows: int | None = None,
+               missing_hint: tuple[str, str] = ("", "")
+               ) -> tuple[dict[str, str], list[str], Iterator[tuple[int, dict]]]:
+    """(columns as written -> field, ignored columns, the records as (sheet row, record) one at a
+    time). The heading row is looked for now, so a file without a title column raises before any
+    record is read; the records are read as they are consumed (file mode streams them)."""
     head: list[tuple[int, list]] = []
     header = None
     for item in rows_in:
@@ -220,11 +248,15 @@ def read_table(data: bytes, kind: str, max_rows: int | None = None, allow_empty:
     for c_idx, c in enumerate(header[1], start=1):
         _refuse_nul(c, header[0], c_idx)
     by_index, written, ignored = _map_columns(header[1])
-    rows: list[dict] = []
-    sheet_rows: list[int] = []
+    return written, ignored, _records(rows_in, header[0], by_index, max_rows)
+
+
+def _records(rows_in: Iterator[tuple[int, list]], header_row: int, by_index: dict[int, str],
+             max_rows: int | None) -> Iterator[tuple[int, dict]]:
+    count = 0
     # Blank lines are skipped, not counted: bound them too, or a file of a million empty rows
     # (a few kB compressed) would keep a worker busy.
-    max_scanned = header[0] + max_rows + 10_000 if max_rows is not None else None
+    max_scanned = header_row + max_rows + 10_000 if max_rows is not None else None
     for sheet_row, cells in rows_in:
         if max_scanned is not None and sheet_row > max_scanned:
             raise SheetError(413, "too_many_rows", f"行数过多 (含空行): 一次最多 {max_rows} 行, 请删除多余空行或拆分文件",
@@ -242,11 +274,8 @@ def read_table(data: bytes, kind: str, max_rows: int | None = None, allow_empty:
                     rec[fld] = v
         if not rec and not any(_cell(c) is not None for c in cells):
             continue  # blank line (trailing rows Excel leaves behind)
-        rows.append(rec)
-        sheet_rows.append(sheet_row)
-        if max_rows is not None and len(rows) > max_rows:
+        count += 1
+        if max_rows is not None and count > max_rows:
             raise SheetError(413, "too_many_rows", f"行数过多: 一次最多 {max_rows} 行, 请拆分文件",
                              f"too many rows: at most {max_rows} per job; split the file", "file", max_rows=max_rows)
-    if not rows and not allow_empty:
-        raise SheetError(422, "empty_file", "文件中没有数据行", "the file has no data rows", "file")
-    return Table(rows, sheet_rows, written, ignored, kind)
+        yield sheet_row, rec

@@ -36,6 +36,21 @@ def test_compiled_path_gives_sklearn_probabilities_on_the_whole_corpus(model, co
     assert [p.terms for p in fast] == [p.terms for p in ref]
 
 
+def test_compiled_path_gives_sklearn_probabilities_with_unit_level_and_profile(model, corpus_texts):
+    """With the meta inputs (where the artefact reads them) the two paths still agree."""
+    units = ["市水务局", "临江镇人民政府", "北城街道办事处", "区人民政府", "某某有限公司", "", None]
+    levels = ["province", "city", "county", "town", "department", None]
+    profiles = ["national", "zhejiang", "hunan_town", "no_such_profile"]
+    texts = corpus_texts[::3]
+    metas = [{"unit": units[i % len(units)], "level": levels[i % len(levels)], "profile": profiles[i % len(profiles)]}
+             for i in range(len(texts))]
+    fast = model.predict(texts, k_similar=0, meta=metas)
+    ref = model.predict_sklearn(texts, k_similar=0, meta=metas)
+    assert max(abs(f.probability - r.probability) for f, r in zip(fast, ref)) < 1e-9
+    assert max(abs(f.attributes[k] - r.attributes[k]) for f, r in zip(fast, ref) for k in r.attributes) < 1e-9
+    assert [f.terms for f in fast] == [r.terms for r in ref]
+
+
 def test_compiled_precedents_are_sklearn_precedents(model, corpus_texts):
     texts = corpus_texts[::7]
     fast = model.predict(texts, k_similar=3)

@@ -1,0 +1,210 @@
+"""File mode: screen a .jsonl/.csv/.xlsx file into another, streamed and across cores.
+
+The input is read row by row and the output written row by row, so memory stays flat whatever
+the file's length; rows go to worker processes in chunks, at most a few chunks per worker in
+flight, and come back in input order. The workers are forked after the model is loaded, so
+they share its memory instead of each loading it. Duplicates are found here, in row order,
+from a 64-bit hash of each title's duplicate key: the one structure that grows with the file,
+by about 100 bytes per distinct title.
+
+The answers are those of `Screener.iter_screen` row for row, whatever the number of workers."""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ScreenInputError
+from .fileio import Writer, flatten, read_rows, suffix_of
+from .vocab import duplicate_key
+
+CHUNK = 256  # rows per task: large enough to amortise the hand-over, small enough to stream
+IN_FLIGHT_PER_WORKER = 2
+
+_screener = None  # the worker's Screener (inherited through fork, or built by _init) …
+_screener_args: tuple | None = None  # … and the arguments it was built with
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    counts: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)  # the first 20 row errors, one line each
+    workers: int = 1
+
+
+def _init(profile: str | None, rules_only: bool, k_similar: int) -> None:
+    """Build the Screener for these arguments unless this process has it already (a forked
+    worker inherits the parent's)."""
+    global _screener, _screener_args
+    args = (profile, rules_only, k_similar)
+    if _screener is None or _screener_args != args:
+        _screener, _screener_args = make_screener(profile, rules_only, k_similar), args
+
+
+def make_screener(profile: str | None, rules_only: bool, k_similar: int):
+    from .screener import Screener
+
+    return Screener(model=None if rules_only else "default", default_profile=profile or "national",
+                    k_similar=k_similar)
+
+
+def _screen_chunk(chunk: list[tuple[int, dict]], as_json: bool) -> list[tuple]:
+    """(row number, verdict or None, output line or flat row, error line or None, title) per row.
+    The output is already serialised here, in the worker; the parent only adds `duplicate_of`."""
+    numbered = {}
+    rows = []
+    bad: dict[int, ScreenInputError] = {}
+    for n, row in chunk:
+        if "__error__" in row:
+            exc = row["__error__"]
+            bad[n] = exc if isinstance(exc, ScreenInputError) else ScreenInputError(**exc)
+        else:
+            numbered[len(rows) + 1] = n
+            rows.append(row)
+    results: dict[int, object] = dict(bad)
+    for i, result in _screener.iter_screen(rows):
+        results[numbered[i]] = result
+    out = []
+    for n, row in chunk:
+        result = results[n]
+        if isinstance(result, ScreenInputError):
+            result.row = n
+            line = result.one_line()
+            record = {"id": row.get("id"), "error": line, "verdict": None}
+            out.append((n, None, json.dumps(record, ensure_ascii=False) if as_json else flatten(record, row),
+                        line, None))
+        else:
+            answer = result.model_dump(mode="json")
+            out.append((n, answer["verdict"], json.dumps(answer, ensure_ascii=False) if as_json
+                        else flatten(answer, row), None, row.get("title")))
+    return out
+
+
+def _chunks(rows: Iterable[dict]) -> Iterator[list[tuple[int, dict]]]:
+    chunk: list[tuple[int, dict]] = []
+    for n, row in enumerate(rows, start=1):
+        chunk.append((n, row))
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ordered(chunks: Iterator[list], as_json: bool, workers: int, init_args: tuple) -> Iterator[list[tuple]]:
+    """Screened chunks in input order: in this process for one worker or a file of one chunk,
+    else in a pool of forked workers with a bounded number of chunks in flight."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if workers <= 1 or second is None:
+        _init(*init_args)
+        yield _screen_chunk(first, as_json)
+        if second is not None:
+            yield _screen_chunk(second, as_json)
+            for c in chunks:
+                yield _screen_chunk(c, as_json)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if ctx.get_start_method() == "fork":
+        _init(*init_args)  # loaded once here, shared with the workers through fork
+    pending: deque = deque()
+    # A worker that dies makes the pool raise (BrokenProcessPool) instead of waiting forever.
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=init_args) as pool:
+        for c in _chain(first, _chain(second, chunks)):
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                yield pending.popleft().result()
+            pending.append(pool.submit(_screen_chunk, _portable(c), as_json))
+        while pending:
+            yield pending.popleft().result()
+
+
+def _portable(chunk: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """The chunk with read errors as plain dicts: exceptions with their own constructor
+    arguments do not survive pickling to a worker."""
+    out = []
+    for n, row in chunk:
+        exc = row.get("__error__")
+        out.append((n, {"__error__": {"code": exc.code, "zh": exc.zh, "en": exc.en, "field": exc.field}}
+                    if isinstance(exc, ScreenInputError) else row))
+    return out
+
+
+class _Duplicates:
+    """Row number of the first row with the same duplicate key, from 64-bit key hashes."""
+
+    def __init__(self) -> None:
+        self._first: dict[int, int] = {}
+
+    def see(self, n: int, title) -> int | None:
+        key = duplicate_key(title)
+        if not key:
+            return None
+        h = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+        first = self._first.setdefault(h, n)
+        return None if first == n else first
+
+
+def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bool = False,
+                workers: int | None = None, on_rows: Callable[[int], None] | None = None) -> Summary:
+    """Screen `src` into `dst`. Problems of the whole input file (type, encoding, no title
+    column) raise ScreenInputError before anything is written; a bad row becomes an error row
+    and the rest go on. `on_rows(k)` is told each time k more rows are written."""
+    as_json = suffix_of(dst, "输出") == ".jsonl"
+    rows = read_rows(src)  # a generator: the whole-file checks run on the first next()
+    chunks = _chunks(rows)
+    first = next(chunks, None)
+    workers = default_workers() if workers is None else max(1, int(workers))
+    # Spreadsheet output has no column for precedents: none are looked for.
+    init_args = (profile, rules_only, 3 if as_json else 0)
+    summary = Summary(workers=workers)
+    dupes = _Duplicates()
+    stream = _ordered(_chain(first, chunks) if first is not None else iter(()), as_json, workers, init_args)
+    with Writer(dst) as writer:
+        for results in stream:
+            for n, verdict, payload, error, title in results:
+                summary.rows += 1
+                if verdict is None:
+                    summary.counts["error"] += 1
+                    if len(summary.errors) < 20:
+                        summary.errors.append(error)
+                    writer.write_serialised(payload)
+                    continue
+                summary.counts[verdict] += 1
+                dup = dupes.see(n, title)
+                summary.counts["duplicate"] += dup is not None
+                writer.write_serialised(_with_duplicate(payload, dup))
+            if on_rows is not None:
+                on_rows(len(results))
+    return summary
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _with_duplicate(payload, dup: int | None):
+    """The answer with `duplicate_of` set: appended to the JSON object (the key comes last, as
+    json.dumps of the answer with the key added would put it), or the flat row's 重复 column."""
+    if isinstance(payload, str):
+        return payload[:-1] + ', "duplicate_of": ' + json.dumps(dup) + "}"
+    if dup is not None:
+        payload["重复"] = f"与第{dup}行重复"
+    return payload
