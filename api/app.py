@@ -15,7 +15,7 @@ from . import docs, errors, web
 from .context import AppContext
 from .metrics import MetricsMiddleware
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, UrlTextMiddleware
-from .routers import feedback, health, jobs, meta, screen
+from .routers import catalogue, feedback, health, jobs, meta, screen
 from .routers.common import PREFIX
 from .settings import Settings, from_env
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     errors.install(app)
     app.include_router(screen.router)
     app.include_router(jobs.router)
+    app.include_router(catalogue.router)
     app.include_router(feedback.router)
     app.include_router(meta.router)
     app.include_router(health.router)

@@ -181,6 +181,62 @@ feedback = Table(
     Index("ix_feedback_screening", "screening_id"),
 )
 
+# -- the catalogue year (issue 12): decisions, versions, the change log, the tracking board -----
+
+# The compiler's decision on one row: adopt | reject | pending, with why, who and when. A row
+# adopted and later withdrawn keeps "adopt" and gets withdrawn_version; a row added mid-year
+# carries the version that added it.
+row_decisions = Table(
+    "row_decisions", metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("row_no", Integer, primary_key=True),
+    Column("decision", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("key_id", String(16), nullable=True),
+    Column("reviewer", String(200), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=False),
+    Column("added_version", Integer, nullable=True),
+    Column("withdrawn_version", Integer, nullable=True),
+)
+
+catalogue_versions = Table(
+    "catalogue_versions", metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("key_id", String(16), nullable=True),
+    Column("reviewer", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Every decision, fix and adjustment, oldest first: the catalogue's change log.
+catalogue_changes = Table(
+    "catalogue_changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=True),  # the adjustment's version; None before publication
+    Column("action", String(16), nullable=False),  # adopt|reject|pending|fix|add|withdraw|reschedule
+    Column("row_no", Integer, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("details", JSONType, nullable=True),
+    Column("key_id", String(16), nullable=True),
+    Column("reviewer", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_catalogue_changes_job", "job_id", "id"),
+)
+
+procedure_ticks = Table(
+    "procedure_ticks", metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("row_no", Integer, primary_key=True),
+    Column("procedure", String(32), primary_key=True),
+    Column("done", Boolean, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("key_id", String(16), nullable=True),
+    Column("reviewer", String(200), nullable=True),
+    Column("ticked_at", UTCDateTime(), nullable=False),
+)
+
 
 class Database:
     """One engine per process, plus a view of it whose transactions take the write lock."""

@@ -30,7 +30,7 @@ FIELD_ZH = {"title": "标题", "description": "说明", "unit": "承办单位", 
             "exclusion": "排除类型", "reviewer": "审核人", "skip_bad_rows": "跳过错误行", "format": "格式",
             "name": "名称"}
 MATTER_FIELDS = {"id", "title", "description", "unit", "level", "profile", "amount_wan", "people", "area_mu",
-                 "length_km", "duration_years", "planned_date"}
+                 "length_km", "duration_years", "planned_date", "planned_period", "planned_date_text"}
 
 
 class ApiError(Exception):

@@ -4,9 +4,14 @@ The catalogue sheet starts with the usual columns of a 重大行政决策事项�
 承办单位, 决策类别, 分级, 是否纳入, 需履行程序, 依据, 置信度, 理由) so a compiler can paste it
 into the official form; our own columns follow. A summary sheet counts verdicts, categories,
 tiers and procedures, with a chart. Cells that a spreadsheet would run as formulas (= + - @)
-are escaped with a leading apostrophe by model.vocab.safe_cell, as in the CLI."""
+are escaped with a leading apostrophe by model.vocab.safe_cell, as in the CLI.
+
+The compiler's decisions (采纳 / 不采纳 / 待定, api/services/decisions.py) and near-duplicates
+across units (model/neardup.py) are columns of their own; the sheet has a title row, prints
+landscape at the page's width with the headings repeated, has a filter, and shows Beijing time."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections import Counter
@@ -15,16 +20,55 @@ from collections.abc import Iterable
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.cell_range import CellRange
 
+from model.dates import SHANGHAI, read_planned
 from model.fileio import flatten
-from model.vocab import CATEGORY_ZH, PROCEDURE_NAMES, duplicate_key, safe_cell
+from model.vocab import CATEGORY_ZH, EXCLUSION_ZH, LEVEL_ZH, PROCEDURE_NAMES, duplicate_key, safe_cell
 
 CATALOGUE_COLUMNS = ["序号", "决策事项名称", "承办单位", "决策类别", "分级", "是否纳入", "需履行程序", "依据",
                      "置信度", "理由"]
-EXTRA_COLUMNS = ["概率", "排除类型", "程序依据", "重复", "错误", "记录编号", "行号"]
+EXTRA_COLUMNS = ["决策", "决策理由", "决策人", "决策时间", "计划决策日期", "事项说明", "层级", "概率", "排除类型",
+                 "程序依据", "重复", "近似重复", "错误", "记录编号", "行号"]
 WIDTHS = {"序号": 8, "决策事项名称": 48, "承办单位": 22, "决策类别": 18, "分级": 10, "是否纳入": 12,
           "需履行程序": 40, "依据": 40, "置信度": 8, "理由": 60, "程序依据": 40, "重复": 14, "错误": 30,
-          "记录编号": 34}
+          "记录编号": 34, "决策理由": 30, "决策时间": 17, "计划决策日期": 16, "事项说明": 50, "近似重复": 40,
+          "排除类型": 20}
+DECISION_ZH = {"adopt": "采纳", "reject": "不采纳", "pending": "待定"}
+TITLE_ROWS = 1  # the title row above the headings
+
+
+def beijing(value) -> str:
+    """A stored UTC time (datetime or ISO text) as Beijing time."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def planned_text(inp: dict) -> str:
+    """计划决策日期 as written for people: the period, the day, 未定, or the unreadable text."""
+    if inp.get("planned_period"):
+        return inp["planned_period"]
+    if inp.get("planned_date"):
+        return read_planned(inp["planned_date"]).label
+    if inp.get("planned_date_text"):
+        return f"{inp['planned_date_text']} (无法识别)"
+    return ""
+
+
+def near_text(matches: list[dict] | None) -> str:
+    """近似重复: the other rows, their units, and a planned date that conflicts."""
+    parts = []
+    for m in matches or []:
+        s = f"与第{m['row']}行近似"
+        if m.get("unit"):
+            s += f" ({m['unit']})"
+        if m.get("date_conflict"):
+            s += f", 计划时间不一致: {m.get('planned') or ''}"
+        parts.append(s)
+    return "; ".join(parts)
 
 
 def _header_style(ws, columns: list[str]):
@@ -40,8 +84,10 @@ def _header_style(ws, columns: list[str]):
     return cells
 
 
-def catalogue_row(rec: dict, first_seen: dict[str, int]) -> list:
-    """One record (screening with its input) as a catalogue row."""
+def catalogue_row(rec: dict, first_seen: dict[str, int], decision: dict | None = None,
+                  near: list[dict] | None = None) -> list:
+    """One record (screening with its input) as a catalogue row, with the row's decision (a
+    row_decisions row) and its near-duplicates when given."""
     inp = rec.get("input") or {}
     row_no = rec.get("row_no")
     key = duplicate_key(inp.get("title"))
@@ -54,33 +100,59 @@ def catalogue_row(rec: dict, first_seen: dict[str, int]) -> list:
     seq = inp.get("id") if inp.get("id") not in (None, "") else row_no
     if rec.get("answer"):
         flat = flatten(rec["answer"], inp)
-        values = {**flat, "序号": seq, "概率": flat.get("probability"), "排除类型": flat.get("exclusion") or "",
-                  "错误": ""}
+        values = {**flat, "序号": seq, "概率": flat.get("probability"),
+                  "排除类型": EXCLUSION_ZH.get(flat.get("exclusion") or "", flat.get("exclusion") or ""),
+                  "层级": LEVEL_ZH.get(rec["answer"].get("level") or "", ""), "错误": ""}
     else:
         err = rec.get("error") or {}
         values = {"序号": seq, "决策事项名称": inp.get("title"), "承办单位": inp.get("unit"), "是否纳入": "错误",
                   "理由": err.get("message_zh", ""),
                   "错误": f"{err.get('message_zh', '')} / {err.get('message_en', '')} [{err.get('field') or ''}]"}
-    values.update({"重复": dup, "记录编号": rec.get("id"), "行号": row_no})
+    values.update({"重复": dup, "记录编号": rec.get("id"), "行号": row_no, "计划决策日期": planned_text(inp),
+                   "事项说明": inp.get("description") or "", "近似重复": near_text(near)})
+    if decision:
+        values.update({"决策": DECISION_ZH.get(decision["decision"], ""), "决策理由": decision.get("reason") or "",
+                       "决策人": decision.get("reviewer") or "", "决策时间": beijing(decision.get("decided_at"))})
+        if decision.get("withdrawn_version"):
+            values["决策"] = f"已撤回 (第{decision['withdrawn_version']}版)"
     return [safe_cell(values.get(c, "")) for c in CATALOGUE_COLUMNS + EXTRA_COLUMNS]
 
 
-def build_result_xlsx(job: dict, records: Iterable[dict]) -> bytes:
+def build_result_xlsx(job: dict, records: Iterable[dict], decisions: dict[int, dict] | None = None,
+                      near: dict[int, list[dict]] | None = None) -> bytes:
+    """The draft catalogue; `decisions` and `near` by row number (both optional)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    decisions = decisions or {}
+    near = near or {}
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("目录草稿")
     columns = CATALOGUE_COLUMNS + EXTRA_COLUMNS
     for i, c in enumerate(columns):
         ws.column_dimensions[_col(i)].width = WIDTHS.get(c, 12)
-    ws.freeze_panes = "C2"
+    ws.freeze_panes = "C3"
+    title = WriteOnlyCell(ws, value=safe_cell(f"重大行政决策事项目录草稿 ({job.get('filename') or ''}, 导出于 "
+                                              f"{beijing(dt.datetime.now(dt.UTC))} 北京时间)"))
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
+    ws.merged_cells.add(CellRange(f"A1:{_col(len(columns) - 1)}1"))
     ws.append(_header_style(ws, columns))
+    ws.print_title_rows = "1:2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     first_seen: dict[str, int] = {}
     verdicts: Counter = Counter()
     categories: Counter = Counter()
     tiers: Counter = Counter()
     procs: Counter = Counter()
     dups = 0
+    n_rows = 0
     for rec in records:
-        row = catalogue_row(rec, first_seen)
+        n_rows += 1
+        row = catalogue_row(rec, first_seen, decisions.get(rec.get("row_no")), near.get(rec.get("row_no")))
         dups += bool(row[columns.index("重复")])
         ws.append(row)
         a = rec.get("answer")
@@ -94,7 +166,8 @@ def build_result_xlsx(job: dict, records: Iterable[dict]) -> bytes:
             for p in a.get("procedures", []):
                 if p.get("required"):
                     procs[p["name"]] += 1
-    _summary(wb, job, verdicts, categories, tiers, procs, dups)
+    ws.auto_filter.ref = f"A2:{_col(len(columns) - 1)}{2 + n_rows}"
+    _summary(wb, job, verdicts, categories, tiers, procs, dups, decisions, sum(1 for v in near.values() if v))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -106,35 +179,45 @@ def _col(i: int) -> str:
     return get_column_letter(i + 1)
 
 
-def _summary(wb, job: dict, verdicts: Counter, categories: Counter, tiers: Counter, procs: Counter, dups: int):
+def _summary(wb, job: dict, verdicts: Counter, categories: Counter, tiers: Counter, procs: Counter, dups: int,
+             decisions: dict[int, dict] | None = None, near_rows: int = 0):
     ws = wb.create_sheet("汇总")
     ws.column_dimensions["A"].width = 34
     ws.column_dimensions["B"].width = 40
-    ws.append(_header_style(ws, ["结论 verdict", "数量 count"]))
-    verdict_rows = [("纳入 major", verdicts["major"]), ("不纳入 not_major", verdicts["not_major"]),
-                    ("待人工研判 review", verdicts["review"]), ("错误 error", verdicts["error"])]
+    ws.append(_header_style(ws, ["结论", "数量"]))
+    verdict_rows = [("纳入", verdicts["major"]), ("不纳入", verdicts["not_major"]),
+                    ("待人工研判", verdicts["review"]), ("输入错误", verdicts["error"])]
     for label, n in verdict_rows:
         ws.append([label, n])
-    ws.append(["合计 total", sum(verdicts.values())])
-    ws.append(["重复事项 duplicates", dups])
+    ws.append(["合计", sum(verdicts.values())])
+    ws.append(["重复事项", dups])
+    ws.append(["近似重复事项", near_rows])
     ws.append([])
-    sections = [("决策类别 category (纳入及待研判)", categories), ("分级 tier (纳入及待研判)", tiers),
-                ("需履行程序 required procedures", Counter({p: procs[p] for p in PROCEDURE_NAMES if procs[p]}))]
+    decided = Counter(d["decision"] for d in (decisions or {}).values())
+    ws.append(_header_style(ws, ["审核决策", "数量"]))
+    for code, label in DECISION_ZH.items():
+        ws.append([label, decided[code]])
+    ws.append(["未决定", max(0, sum(verdicts.values()) - sum(decided.values()))])
+    ws.append(["已撤回", sum(1 for d in (decisions or {}).values() if d.get("withdrawn_version"))])
+    ws.append([])
+    sections = [("决策类别 (纳入及待研判)", categories), ("分级 (纳入及待研判)", tiers),
+                ("需履行程序", Counter({p: procs[p] for p in PROCEDURE_NAMES if procs[p]}))]
     for title, counter in sections:
-        ws.append(_header_style(ws, [title, "数量 count"]))
+        ws.append(_header_style(ws, [title, "数量"]))
         for k, n in sorted(counter.items(), key=lambda kv: -kv[1]) if counter else [("(无)", 0)]:
             ws.append([safe_cell(k), n])
         ws.append([])
-    ws.append(_header_style(ws, ["任务 job", ""]))
-    for k, v in [("任务编号 job id", job.get("id")), ("文件 file", job.get("filename")),
-                 ("标准 profile", job.get("profile") or "(各行自定 / per row, default national)"),
-                 ("模型版本 model", job.get("model_version")), ("规则版本 rules", job.get("rules_version")),
-                 ("提交时间 created", job.get("created_at")), ("完成时间 finished", job.get("finished_at")),
-                 ("说明 note", "本表为机器初筛草稿, 须经人工审核后方可作为目录 / a machine draft: a person decides")]:
+    ws.append(_header_style(ws, ["任务", ""]))
+    for k, v in [("任务编号", job.get("id")), ("文件", job.get("filename")),
+                 ("标准", job.get("profile") or "(各行自定)"),
+                 ("模型版本", job.get("model_version")), ("规则版本", job.get("rules_version")),
+                 ("提交时间 (北京时间)", beijing(job.get("created_at"))),
+                 ("完成时间 (北京时间)", beijing(job.get("finished_at"))),
+                 ("说明", "本表为机器初筛草稿, “决策”列为审核结果; 采纳的事项另行导出正式目录")]:
         ws.append([k, safe_cell(str(v) if v is not None else "")])
     chart = BarChart()
     chart.type = "col"
-    chart.title = "筛查结论 / verdicts"
+    chart.title = "筛查结论"
     chart.y_axis.title = "事项数"
     chart.legend = None
     chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=1 + len(verdict_rows)), titles_from_data=True)
@@ -143,9 +226,14 @@ def _summary(wb, job: dict, verdicts: Counter, categories: Counter, tiers: Count
     ws.add_chart(chart, "D2")
 
 
-def result_jsonl(records: Iterable[dict]) -> Iterable[bytes]:
+def result_jsonl(records: Iterable[dict], decisions: dict[int, dict] | None = None) -> Iterable[bytes]:
+    decisions = decisions or {}
     for rec in records:
         out = {"row": rec.get("row_no"), "screening_id": rec.get("id"), "input": rec.get("input")}
+        d = decisions.get(rec.get("row_no"))
+        if d:
+            out["decision"] = {"decision": d["decision"], "reason": d.get("reason"), "reviewer": d.get("reviewer"),
+                               "decided_at": d["decided_at"].isoformat(), "withdrawn_version": d.get("withdrawn_version")}
         if rec.get("answer"):
             out["answer"] = rec["answer"]
         else:
@@ -169,8 +257,9 @@ TEMPLATE_COLUMNS = [
     ("面积(亩)", "area_mu", "可选: 面积, 亩", "optional: area in mu", ""),
     ("长度(公里)", "length_km", "可选: 长度, 公里", "optional: length in km", ""),
     ("期限(年)", "duration_years", "可选: 期限, 年", "optional: duration in years", ""),
-    ("计划决策日期", "planned_date", "可选: YYYY-MM-DD, 用于推算各程序最迟启动日期",
-     "optional: YYYY-MM-DD, gives each procedure's latest start date", "2026-12-18"),
+    ("计划决策日期", "planned_date", ("可选: 如 2027-04-15、2027年4月15日、2027年6月、2027年第二季度、下半年、待定; "
+                                      "用于推算各程序期限 (期间按其最后一个工作日)"),
+     "optional: a date (2027-04-15), month, quarter, half year or 待定; gives each procedure's deadline", "2026-12-18"),
 ]
 
 

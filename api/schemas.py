@@ -75,6 +75,14 @@ class CallbackState(BaseModel):
     last_error: str | None
 
 
+class DecisionCounts(BaseModel):
+    adopt: int = Field(description="采纳 / adopted")
+    reject: int = Field(description="不采纳 / rejected")
+    pending: int = Field(description="待定 / pending")
+    undecided: int = Field(description="未决定 / not decided yet")
+    withdrawn: int = Field(description="年中撤回 (仍计入 adopt) / withdrawn mid-year (counted in adopt too)")
+
+
 class JobOut(BaseModel):
     id: str
     status: Literal["queued", "running", "done", "failed"] = Field(
@@ -92,6 +100,7 @@ class JobOut(BaseModel):
     ignored_columns: list[str] = Field(description="未识别而忽略的列 / headings not recognised (ignored)")
     error: ErrorBody | None
     callback: CallbackState | None
+    decisions: DecisionCounts | None = Field(default=None, description="审核决策计数 (任务完成后) / decision counts")
 
 
 class JobEvent(JobOut):
@@ -143,3 +152,53 @@ class Health(BaseModel):
 
 
 __all__ = ["Answer", "MatterIn"]
+
+
+# -- the catalogue year (issue 12) ----------------------------------------------------------------
+
+class RowPatch(BaseModel):
+    """一行的审核决策, 和/或更正后的字段 (更正后该行重新筛查) / a row's decision and/or corrected fields."""
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    decision: Literal["adopt", "reject", "pending"] | None = Field(
+        default=None, description="adopt 采纳 / reject 不采纳 / pending 待定")
+    reason: MultiLine | None = Field(default=None, max_length=2000, description="理由 / why")
+    reviewer: SingleLine | None = Field(default=None, max_length=200,
+                                        description="审核人 (默认为密钥名称) / reviewer (default: the key's name)")
+    fields: dict[str, str | float | int | None] | None = Field(
+        default=None, description="更正的字段 (title, unit, description, planned_date, …; 空值清除), 保存后该行重新筛查 / "
+                                  "corrected fields (a blank clears one); the row is screened again")
+
+    @field_validator("reason", "reviewer", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, v):
+        return blank_to_none(v)
+
+
+class AdjustmentChange(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    action: Literal["add", "withdraw", "reschedule"] = Field(
+        description="add 新增 / withdraw 撤回 / reschedule 调整计划时间")
+    row: int | None = Field(default=None, ge=1, description="目录事项的行号 (withdraw, reschedule) / the row")
+    planned_date: SingleLine | None = Field(default=None, max_length=50,
+                                            description="新的计划时间 (reschedule) / the new planned date")
+    fields: dict[str, str | float | int | None] | None = Field(
+        default=None, description="新增事项的字段 (add), 至少有 title / the new matter's fields")
+    reason: MultiLine | None = Field(default=None, max_length=2000, description="该项的理由 (默认用总理由)")
+
+
+class AdjustmentIn(BaseModel):
+    """年中调整: 一次调整生成一个新的目录版本 / a mid-year adjustment: one new catalogue version."""
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    reason: MultiLine = Field(min_length=1, max_length=2000, description="调整理由 / why")
+    reviewer: SingleLine | None = Field(default=None, max_length=200, description="操作人 / who")
+    changes: list[AdjustmentChange] = Field(min_length=1, max_length=500)
+
+
+class TickIn(BaseModel):
+    """勾选一项程序已完成 (或取消) / tick a procedure done (or not done)."""
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    row: int = Field(ge=1, description="目录事项的行号 / the row")
+    procedure: SingleLine = Field(min_length=1, max_length=32, description="程序名称, 如 公众参与 / procedure name")
+    done: bool = Field(default=True, description="是否已完成 / done")
+    note: MultiLine | None = Field(default=None, max_length=2000, description="备注 / note")
+    reviewer: SingleLine | None = Field(default=None, max_length=200, description="操作人 / who")

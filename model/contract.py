@@ -6,9 +6,10 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from .dates import read_planned
 from .errors import ScreenInputError
 from .safe_text import CONTROL_ERROR, MultiLine, SingleLine, blank_to_none, control_messages
 from .vocab import LEVEL_ALIASES, PROCEDURE_NAMES  # noqa: F401  (PROCEDURE_NAMES: part of the contract's names)
@@ -34,7 +35,34 @@ class MatterIn(BaseModel):
     area_mu: float | None = Field(default=None, ge=0, le=1e9, description="面积 (亩) / area in mu")
     length_km: float | None = Field(default=None, ge=0, le=1e6, description="长度 (公里) / length in km")
     duration_years: float | None = Field(default=None, ge=0, le=100, description="期限 (年) / duration")
-    planned_date: dt.date | None = Field(default=None, description="计划决策日期 / planned decision date")
+    planned_date: dt.date | None = Field(default=None, description="计划决策日期 / planned decision date "
+                                         "(also 2027/4/15, 2027年4月15日, 2027年第二季度, 下半年, 待定 …)")
+    planned_period: SingleLine | None = Field(
+        default=None, max_length=50, description="计划决策时间为一个期间时 (如 2027年第二季度) 的原样表述, planned_date 取其"
+                                                 "最后一个工作日; 未定为“未定” / the period the date was given as")
+    planned_date_text: SingleLine | None = Field(
+        default=None, max_length=200, description="无法识别的计划决策日期原文 (表格上传时保留, 该行照常筛查并给出提示) / "
+                                                  "an unreadable planned date as written")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _office_dates(cls, data):
+        # Office spellings (2027/4/15, 2027年第二季度, 下半年, 待定) become a date, or a period's
+        # last working day with the period kept; what cannot be read is left for _date_only to refuse.
+        if not isinstance(data, dict):
+            return data
+        v = data.get("planned_date")
+        if not isinstance(v, str) or not v.strip() or _ISO_DATE.fullmatch(v.strip()):
+            return data
+        pd = read_planned(v)
+        if pd.kind in ("date", "period"):
+            data = {**data, "planned_date": pd.date.isoformat()}
+            if pd.kind == "period" and not data.get("planned_period"):
+                data["planned_period"] = pd.period
+        elif pd.kind == "undecided":
+            data = {**data, "planned_date": None}
+            data.setdefault("planned_period", "未定")
+        return data
 
     @field_validator("description", "unit", "profile", "amount_wan", "people", "area_mu", "length_km",
                      "duration_years", "planned_date", mode="before")
@@ -170,7 +198,8 @@ class Answer(BaseModel):
 
 _FIELD_ZH = {"title": "标题", "description": "说明", "unit": "承办单位", "level": "层级", "profile": "标准",
              "amount_wan": "金额", "people": "人数", "area_mu": "面积", "length_km": "长度",
-             "duration_years": "期限", "planned_date": "计划决策日期", "id": "编号"}
+             "duration_years": "期限", "planned_date": "计划决策日期", "id": "编号",
+             "planned_period": "计划决策期间", "planned_date_text": "计划决策日期原文"}
 
 
 _ZH_PROBLEM = {"bool_not_number": "应为数字, 不接受 true/false", "bool_not_id": "应为文字或数字, 不接受 true/false",
@@ -197,9 +226,11 @@ def parse_matter(data: dict, row: int | None = None) -> MatterIn:
         if kind == "string_too_long":
             raise ScreenInputError("too_long", f"{zh_field}过长", f"{field} is too long", field, row) from None
         if field == "planned_date":
-            raise ScreenInputError("bad_date", "计划决策日期无效, 应为1900至2200年间 YYYY-MM-DD 格式的真实日期",
-                                   "planned_date must be a real date in YYYY-MM-DD form between 1900 and 2200",
-                                   field, row) from None
+            bad = str(err.get("input"))[:60]
+            raise ScreenInputError("bad_date", f"计划决策日期“{bad}”无法识别: 应为1900至2200年间的真实日期, 如 2027-04-15、"
+                                   "2027年4月15日、2027年6月、2027年第二季度、下半年、待定",
+                                   f"planned_date {bad!r} cannot be read: give a real date between 1900 and 2200 "
+                                   "(2027-04-15), a month, quarter or half year, or 待定", field, row) from None
         if field == "level":
             raise ScreenInputError("bad_level", "层级应为 province/city/county/town/department (或 省/市/县/乡镇/部门)",
                                    "level must be one of province, city, county, town, department", field, row) from None

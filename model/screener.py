@@ -126,7 +126,7 @@ class Screener:
             tier=rules.tier, exclusion=exclusion, procedures=procedures,
             reasons=reasons_for(rules, combined, pred), numbers=numbers, attributes=attrs,
             similar=similar, profile=profile.profile, level=level, model_version=self.model_version,
-            rules_version=self.rules_version, warnings=extraction.warnings + warnings)
+            rules_version=self.rules_version, warnings=extraction.warnings + warnings + _date_notes(m))
 
     def iter_screen(self, rows: Iterable[dict], batch: int = 256) -> Iterator[tuple[int, Answer | ScreenInputError]]:
         """Screen rows lazily in batches; a bad row yields its error and the rest go on."""
@@ -150,3 +150,14 @@ class Screener:
             if len(buf) >= batch:
                 yield from flush()
         yield from flush()
+
+
+def _date_notes(m: MatterIn) -> list[str]:
+    """What the answer says about a planned date given as a period, or one that could not be read."""
+    if m.planned_date_text:
+        return [(f"计划决策日期“{m.planned_date_text}”无法识别, 按未定处理, 未推算各程序期限; 请更正后重新筛查 / "
+                 f"the planned date {m.planned_date_text!r} could not be read: no deadlines were computed")]
+    if m.planned_period and m.planned_period != "未定" and m.planned_date:
+        return [(f"计划决策时间为“{m.planned_period}”, 各程序期限按该期间最后一个工作日 {m.planned_date.isoformat()} 推算 / "
+                 f"deadlines count back from the last working day of {m.planned_period}")]
+    return []

@@ -45,7 +45,8 @@ _HEADINGS = {
     "资金(万元)": "amount_wan", "涉及人数": "people", "人数": "people", "面积(亩)": "area_mu", "面积": "area_mu",
     "长度(公里)": "length_km", "长度": "length_km", "期限(年)": "duration_years", "期限": "duration_years",
     "计划决策日期": "planned_date", "计划时间": "planned_date", "决策时间": "planned_date",
-    "拟决策时间": "planned_date",
+    "拟决策时间": "planned_date", "计划完成时间": "planned_date", "完成时间": "planned_date",
+    "决策事项说明": "description",
 }
 COLUMN_ALIASES: dict[str, str] = {norm_heading(k): v for k, v in _HEADINGS.items()}
 COLUMN_ALIASES.update({f: f for f in CONTRACT_FIELDS})

@@ -11,6 +11,7 @@ from ..auth import KeyInfo, require
 from ..downloads import XLSX, result_response, template_response
 from ..jobs import public
 from ..schemas import JobEvent, JobOut
+from ..services import decisions as dec_service
 from ..services import jobs as job_service
 from .common import ERR_AUTH, ERR_INPUT, ERR_NOT_FOUND, PREFIX, ctx_of
 
@@ -51,6 +52,9 @@ def create_job_endpoint(
     callback_url: str | None = Form(default=None, max_length=2000,
                                     description="任务结束时通知的地址 / URL notified when the job ends"),
     skip_bad_rows: bool = Form(default=False, description="跳过错误行而非拒绝整个文件 / keep going past bad rows"),
+    catalogue_year: str | None = Form(default=None, max_length=10,
+                                      description="目录年度, 如 2027: “二季度”“下半年”等未写年份的计划时间属于该年 "
+                                                  "(默认取表中日期最常见的年份) / the catalogue year"),
     key: KeyInfo = Depends(require("jobs")),
 ) -> JSONResponse:
     ctx = ctx_of(request)
@@ -60,8 +64,9 @@ def create_job_endpoint(
     # file limit to tell an oversized file from a full-sized one.
     data = file.file.read(ctx.settings.max_upload_bytes + 1)
     job_service.check_size(data, ctx.settings)
+    year = job_service.check_year(catalogue_year)
     job = job_service.create_from_upload(ctx, key, file.filename or "", data, profile, url, skip_bad_rows,
-                                         str(request.base_url))
+                                         str(request.base_url), catalogue_year=year)
     return JSONResponse(public(job), status_code=202, headers={"Location": f"/api/v1/jobs/{job['id']}"})
 
 
@@ -88,8 +93,12 @@ def job_template(format: Literal["xlsx", "csv"] = Query(default="xlsx", descript
 )
 async def job_status(request: Request, job_id: str = Path(max_length=64),
                      key: KeyInfo = Depends(require("jobs"))) -> JSONResponse:
-    job = await run_in_threadpool(job_service.get_visible, ctx_of(request), key, job_id)
-    return JSONResponse(public(job))
+    ctx = ctx_of(request)
+    job = await run_in_threadpool(job_service.get_visible, ctx, key, job_id)
+    out = public(job)
+    if job["status"] == "done":
+        out["decisions"] = await run_in_threadpool(dec_service.counts, ctx, job["id"])
+    return JSONResponse(out)
 
 
 @router.get(

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+
+from model.dates import catalogue_year_of, tolerant_row
+from model.neardup import find_near_duplicates
 from model.vocab import unknown_profile
 
 from ..auth import KeyInfo
 from ..callback_policy import CallbackPolicy
+from ..db import row_decisions
 from ..errors import ApiError, check_text
-from ..export import build_result_xlsx, result_jsonl
+from ..export import build_result_xlsx, planned_text, result_jsonl
 from ..jobs import create_job, get_job, job_records, recent_jobs
 from ..uploads import parse_upload, validate_rows
 from .ids import new_id
@@ -41,15 +46,34 @@ def check_size(data: bytes, settings) -> None:
                        "file")
 
 
+def check_year(year) -> int | None:
+    """The catalogue year given with an upload (blank: none), or a 422."""
+    if year is None or (isinstance(year, str) and not year.strip()):
+        return None
+    try:
+        y = int(str(year).strip())
+    except ValueError:
+        y = 0
+    if not 1990 <= y <= 2200:
+        raise ApiError(422, "bad_catalogue_year", f"目录年度“{str(year)[:20]}”无效, 应为四位年份, 如 2027",
+                       "catalogue_year must be a four-digit year such as 2027", "catalogue_year")
+    return y
+
+
 def create_from_upload(ctx, key: KeyInfo, filename: str, data: bytes, profile: str | None, callback_url: str | None,
-                       skip_bad_rows: bool, base_url: str) -> dict:
-    """Check the whole file, then queue it as a job (committed, every row) and wake the worker."""
+                       skip_bad_rows: bool, base_url: str, catalogue_year: int | None = None) -> dict:
+    """Check the whole file, then queue it as a job (committed, every row) and wake the worker.
+    Planned dates are read as offices write them (model.dates), periods without a year in the
+    catalogue year (given, else the year most dates of the file name); an unreadable date
+    no longer makes a bad row: the row is screened with a warning quoting it."""
     check_text(filename, "file")
     check_text(profile, "profile")
     profiles = set(ctx.screener.rulebooks.names())
     if profile is not None and profile not in profiles:
         raise ApiError.of(unknown_profile(profile, profiles), 422)
     parsed = parse_upload(filename, data, ctx.settings.max_job_rows)
+    year = catalogue_year or catalogue_year_of(parsed.rows)
+    parsed.rows = [tolerant_row(r, year) for r in parsed.rows]
     errors = validate_rows(parsed, profiles, profile, limit=100)
     row_errors: dict[int, dict] = {}
     if errors and not skip_bad_rows:
@@ -66,7 +90,8 @@ def create_from_upload(ctx, key: KeyInfo, filename: str, data: bytes, profile: s
                      rows=parsed.rows, row_errors=row_errors, callback_url=callback_url,
                      result_url=f"{base_url.rstrip('/')}/api/v1/jobs/{job_id}/result",
                      options={"ignored_columns": parsed.ignored_columns, "columns": parsed.columns,
-                              "skip_bad_rows": skip_bad_rows, "file_type": parsed.file_type})
+                              "skip_bad_rows": skip_bad_rows, "file_type": parsed.file_type,
+                              "catalogue_year": year})
     if ctx.worker is not None:
         ctx.worker.wake.set()
     return job
@@ -101,10 +126,24 @@ def records(ctx, job_id: str):
     return job_records(ctx.db, job_id)
 
 
+def near_duplicates(ctx, job_id: str) -> dict[int, list[dict]]:
+    """Each row's near-duplicates among the job's rows (model.neardup), with conflicting dates."""
+    return find_near_duplicates((r["row_no"], (r["input"] or {}).get("title"), (r["input"] or {}).get("unit"),
+                                 planned_text(r["input"] or {}) or None) for r in job_records(ctx.db, job_id))
+
+
+def decisions_by_row(ctx, job_id: str) -> dict[int, dict]:
+    """The compiler's decision on each decided row (api/services/decisions.py records them)."""
+    with ctx.db.read() as conn:
+        rows = conn.execute(select(row_decisions).where(row_decisions.c.job_id == job_id)).mappings().all()
+    return {r["row_no"]: dict(r) for r in rows}
+
+
 def result_xlsx(ctx, job: dict) -> bytes:
     info = {**job, "model_version": ctx.screener.model_version, "rules_version": ctx.screener.rules_version}
-    return build_result_xlsx(info, job_records(ctx.db, job["id"]))
+    return build_result_xlsx(info, job_records(ctx.db, job["id"]), decisions_by_row(ctx, job["id"]),
+                             near_duplicates(ctx, job["id"]))
 
 
 def result_lines(ctx, job: dict):
-    return result_jsonl(job_records(ctx.db, job["id"]))
+    return result_jsonl(job_records(ctx.db, job["id"]), decisions_by_row(ctx, job["id"]))

@@ -71,18 +71,20 @@ def test_result_is_a_draft_catalogue_in_the_usual_columns_with_a_summary(service
     wb = load_workbook(io.BytesIO(r.content))
     ws = wb.worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
-    assert list(rows[0][:10]) == USUAL
-    body = rows[1:]
+    assert "目录草稿" in rows[0][0]  # the title row
+    assert list(rows[1][:10]) == USUAL
+    assert {"计划决策日期", "事项说明", "决策"} <= set(rows[1])
+    body = rows[2:]
     assert len(body) == 5
     assert [row[0] for row in body] == ["1", "2", "3", "4", "5"]
     assert body[0][1] == WATER and body[0][5] == "纳入" and "听证" in body[0][6]
     assert body[2][5] == "不纳入"
     # The same title written with full-width brackets is flagged as a duplicate of row 2.
-    dup_col = rows[0].index("重复")
+    dup_col = rows[1].index("重复")
     assert body[4][dup_col] == "与第2行重复"
     summary = wb["汇总"]
     counts = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row[0]}
-    assert counts["合计 total"] == 5 and counts["纳入 major"] >= 2
+    assert counts["合计"] == 5 and counts["纳入"] >= 2
     assert len(summary._charts) == 1  # the verdict chart
 
 
@@ -91,7 +93,7 @@ def test_cells_that_would_run_as_formulas_are_escaped_on_export(service):
     service.wait_job(job["id"])
     content = service.client.get(f"/api/v1/jobs/{job['id']}/result", headers=service.headers).content
     ws = load_workbook(io.BytesIO(content)).worksheets[0]
-    row = [c for c in ws[5]]  # data row 4 (header is row 1)
+    row = [c for c in ws[6]]  # data row 4 (title row 1, headings row 2)
     assert row[1].value.startswith("'=HYPERLINK") and row[1].data_type == "s"
     assert row[2].value == "'@市政府办公室"
     for r in ws.iter_rows():
@@ -169,23 +171,25 @@ def test_bad_files_get_a_bilingual_4xx(service, name, data, status, code, field)
 
 
 def test_bad_rows_are_listed_with_field_and_sheet_row(service):
-    rows = [(1, WATER, "市发展和改革局", "2026-12-18"), (2, "规划", "x", "2026-02-30"), (3, "", "市政府", "")]
+    # An unreadable date is not a bad row any more (the row is screened with a warning).
+    rows = [(1, WATER, "市发展和改革局", "2026-12-18"), (2, "规划", "x", "2026-02-30"), (3, "", "市政府", ""),
+            (4, "……", "市政府", "")]
     r = upload(service, "m.csv", csv_bytes(rows))
     assert r.status_code == 422
     body = r.json()
-    assert body["code"] == "bad_rows" and body["field"] == "planned_date" and body["sheet_row"] == 3
-    assert [(e["sheet_row"], e["field"]) for e in body["errors"]] == [(3, "planned_date"), (4, "title")]
+    assert body["code"] == "bad_rows" and body["field"] == "title" and body["sheet_row"] == 4
+    assert [(e["sheet_row"], e["field"]) for e in body["errors"]] == [(4, "title"), (5, "title")]
 
 
 def test_skip_bad_rows_screens_the_rest_and_marks_the_bad_ones(service):
-    rows = [(1, WATER, "市发展和改革局", "2026-12-18"), (2, "规划", "x", "2026-02-30"),
+    rows = [(1, WATER, "市发展和改革局", "2026-12-18"), (2, "……", "x", "2026-02-30"),
             (3, "关于召开全市安全生产工作会议的通知", "市政府办公室", "")]
     job = upload(service, "m.csv", csv_bytes(rows), skip_bad_rows=True).json()
     done = service.wait_job(job["id"])
     assert done["counts"]["error"] == 1 and done["done_rows"] == 3
     ws = load_workbook(io.BytesIO(service.client.get(f"/api/v1/jobs/{job['id']}/result",
                                                      headers=service.headers).content)).worksheets[0]
-    assert ws["F3"].value == "错误" and "计划决策日期" in ws["J3"].value
+    assert ws["F4"].value == "错误" and "标题" in ws["J4"].value
 
 
 def test_unknown_profile_and_bad_callback_url_are_refused(service):

@@ -37,11 +37,13 @@ def _screen(service, **matter):
 
 def test_every_string_field_of_the_request_models_is_covered():
     # Guards the parametrisations below: a new text field must be added to them.
-    assert set(_string_fields(MatterIn)) == {"id", "title", "description", "unit", "profile"}
+    assert set(_string_fields(MatterIn)) == {"id", "title", "description", "unit", "profile", "planned_period",
+                                             "planned_date_text"}
     assert set(_string_fields(FeedbackIn)) == {"screening_id", "comment", "reviewer"}
 
 
-@pytest.mark.parametrize("field", ["id", "title", "description", "unit", "profile"])
+@pytest.mark.parametrize("field", ["id", "title", "description", "unit", "profile", "planned_period",
+                                   "planned_date_text"])
 @pytest.mark.parametrize("char", REFUSED)
 def test_control_and_bidi_characters_are_refused_in_every_matter_field(service, field, char):
     r = _screen(service, **{field: f"{WATER[:4]}{char}{WATER[4:]}"})

@@ -1,0 +1,126 @@
+"""Near-duplicate matters: two rows (often from two departments) that name the same matter in
+different words, e.g. "城区居民生活用水价格调整方案" and "关于调整城区居民生活用水价格的实施方案".
+
+Built on the one duplicate key (model.vocab.duplicate_key): the key's core is what is left after
+the words that say what is done with a matter rather than which matter it is (关于, 调整, 实施,
+方案, 办法 …). Two cores that are equal, or one inside the other, or nearly equal by rapidfuzz's
+edit ratio (a single differing character such as 水/气 or 市/县 names another matter, so the bar
+is high and the numbers in both must agree), are near-duplicates. Candidates come from an index
+of character trigrams, so a file of 50,000 rows is not compared pair by pair.
+
+Exact duplicates (equal keys) are DuplicateFinder's; this finder reports the others, with both
+planned dates so a conflict shows."""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from .vocab import duplicate_key
+
+# Words about the handling of a matter, not its identity (longest first).
+_HANDLING = re.compile("|".join(sorted([
+    "关于", "实施方案", "工作方案", "方案", "实施意见", "意见", "实施办法", "管理办法", "办法", "实施细则", "细则",
+    "规定", "调整", "修订", "修改", "制定", "编制", "印发", "出台", "实施", "开展", "推进", "进一步", "加强",
+    "的", "草案", "送审稿", "征求意见稿", "试行", "暂行"], key=len, reverse=True)))
+_DIGITS = re.compile(r"\d+")
+MIN_CORE = 4  # shorter cores ("规划", "方案") say too little to match on
+RATIO = 95.0  # rapidfuzz ratio (0-100) of two cores that differ by a character or two
+MAX_POSTING = 400  # a trigram shared by more rows than this is too common to find candidates by
+
+
+def core(title: str | None) -> str:
+    """A title's duplicate key without the handling words."""
+    return _HANDLING.sub("", duplicate_key(title))
+
+
+def _grams(s: str) -> set[str]:
+    return {s[i:i + 3] for i in range(len(s) - 2)} if len(s) >= 3 else {s}
+
+
+def similarity(a: str, b: str) -> float:
+    """0-100 for two cores: 100 when equal, 96 when one holds the other, else the edit ratio;
+    0 when their numbers differ (another year, another road)."""
+    if not a or not b or min(len(a), len(b)) < MIN_CORE:
+        return 0.0
+    if a == b:
+        return 100.0
+    if _DIGITS.findall(a) != _DIGITS.findall(b):
+        short, long_ = sorted((a, b), key=len)
+        # "县供水专项规划" vs "县供水专项规划2025-2035年": the years only added, not changed.
+        if not (_DIGITS.findall(short) == [] and short in long_):
+            return 0.0
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 6 and short in long_:
+        return 96.0
+    return float(fuzz.ratio(a, b))
+
+
+@dataclass
+class NearMatch:
+    row: int  # the earlier row
+    score: float
+    title: str | None
+    unit: str | None
+    planned: str | None  # the earlier row's planned date or period as written
+
+
+class NearDuplicateFinder:
+    """Feed rows in order; `see` returns the earlier rows that name nearly the same matter
+    (exact duplicates excluded: DuplicateFinder flags those)."""
+
+    def __init__(self, threshold: float = RATIO) -> None:
+        self.threshold = threshold
+        self._rows: list[tuple[int, str, str, str | None, str | None, str | None]] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+
+    def see(self, row: int, title: str | None, unit: str | None = None, planned: str | None = None) -> list[NearMatch]:
+        key = duplicate_key(title)
+        c = core(title)
+        if len(c) < MIN_CORE:
+            return []
+        grams = _grams(c)
+        shared: Counter = Counter()
+        for g in grams:
+            for i in self._postings.get(g, ()):
+                shared[i] += 1
+        need = max(1, len(grams) // 3)
+        out: list[NearMatch] = []
+        for i, n in shared.items():
+            if n < need:
+                continue
+            r, k2, c2, t2, u2, p2 = self._rows[i]
+            if k2 == key:
+                continue
+            score = similarity(c, c2)
+            if score >= self.threshold:
+                out.append(NearMatch(r, score, t2, u2, p2))
+        idx = len(self._rows)
+        self._rows.append((row, key, c, title, unit, planned))
+        for g in grams:
+            posting = self._postings[g]
+            if len(posting) < MAX_POSTING:
+                posting.append(idx)
+        out.sort(key=lambda m: (-m.score, m.row))
+        return out
+
+
+def find_near_duplicates(rows) -> dict[int, list[dict]]:
+    """For (row, title, unit, planned) tuples in order: each row's near-duplicates among all
+    the others (both directions), with whether the planned dates conflict."""
+    finder = NearDuplicateFinder()
+    info = {}
+    out: dict[int, list[dict]] = defaultdict(list)
+    for row, title, unit, planned in rows:
+        info[row] = (title, unit, planned)
+        for m in finder.see(row, title, unit, planned):
+            conflict = bool(planned and m.planned and planned != m.planned)
+            out[row].append({"row": m.row, "title": m.title, "unit": m.unit, "planned": m.planned,
+                             "score": round(m.score, 1), "other_unit": (unit or "") != (m.unit or ""),
+                             "date_conflict": conflict})
+            out[m.row].append({"row": row, "title": title, "unit": unit, "planned": planned,
+                               "score": round(m.score, 1), "other_unit": (unit or "") != (m.unit or ""),
+                               "date_conflict": conflict})
+    return dict(out)

@@ -1,0 +1,39 @@
+"""Near-duplicate matters across departments (model.neardup, rapidfuzz on the duplicate key)."""
+import pytest
+
+from model.neardup import NearDuplicateFinder, find_near_duplicates
+
+
+@pytest.mark.parametrize("a, b", [
+    ("城区居民生活用水价格调整方案", "关于调整城区居民生活用水价格的实施方案"),
+    ("县城乡供水专项规划", "县城乡供水专项规划(2025-2035年)"),
+    ("关于制定全市养老服务设施布局规划的意见", "全市养老服务设施布局规划"),
+])
+def test_the_same_matter_in_other_words_is_a_near_duplicate(a, b):
+    f = NearDuplicateFinder()
+    assert f.see(1, a) == []
+    assert [m.row for m in f.see(2, b)] == [1]
+
+
+@pytest.mark.parametrize("a, b", [
+    ("城区居民生活用水价格调整方案", "城区居民生活用气价格调整方案"),  # water is not gas
+    ("全市国土空间总体规划(2021-2035年)", "全县国土空间总体规划(2021-2035年)"),  # another government
+    ("2027年城区道路改造工程", "2028年城区道路改造工程"),  # another year
+    ("关于召开全市安全生产工作会议的通知", "关于召开全市防汛工作会议的通知"),
+    ("城区居民生活用水价格调整方案", "城区居民生活用水价格调整方案"),  # an exact duplicate is DuplicateFinder's
+])
+def test_other_matters_and_exact_duplicates_are_not_near_duplicates(a, b):
+    f = NearDuplicateFinder()
+    f.see(1, a)
+    assert f.see(2, b) == []
+
+
+def test_both_rows_are_told_with_the_other_unit_and_a_conflicting_date():
+    near = find_near_duplicates([(1, "城区居民生活用水价格调整方案", "市发展和改革局", "2027年第二季度"),
+                                 (2, "全市殡葬设施布局规划", "市民政局", None),
+                                 (3, "关于调整城区居民生活用水价格的实施方案", "市水务局", "2027年9月30日")])
+    assert set(near) == {1, 3}
+    m = near[3][0]
+    assert (m["row"], m["unit"], m["planned"], m["other_unit"], m["date_conflict"]) == (
+        1, "市发展和改革局", "2027年第二季度", True, True)
+    assert near[1][0]["row"] == 3 and near[1][0]["date_conflict"]
