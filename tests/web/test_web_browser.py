@@ -250,7 +250,7 @@ def test_batch_from_template_to_draft_catalogue(page, web_server, shoot, tmp_pat
     out = tmp_path / "draft.xlsx"
     dl.value.save_as(out)
     assert dl.value.suggested_filename.endswith(".xlsx")
-    sheets = pd.read_excel(out, sheet_name=None)
+    sheets = pd.read_excel(out, sheet_name=None, header=1)  # row 1 is the title row
     catalogue = sheets["目录草稿"]
     assert len(catalogue) == 21
     assert list(catalogue.columns[:10]) == ["序号", "决策事项名称", "承办单位", "决策类别", "分级", "是否纳入",
