@@ -126,7 +126,8 @@ def _start_worker_child():
         except OSError:  # not Linux: the finally of serve still stops it on a normal exit
             pass
 
-    return subprocess.Popen([sys.executable, "-m", "decision_screen", "worker"], preexec_fn=_die_with_parent)
+    # serve has started no thread yet, so preexec_fn is safe here.
+    return subprocess.Popen([sys.executable, "-m", "decision_screen", "worker"], preexec_fn=_die_with_parent)  # noqa: PLW1509
 
 
 def worker(

@@ -99,22 +99,24 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app, static_prefix: str = "/ui/static/"):
         self.app, self.static_prefix = app, static_prefix
+        # The four header sets (docs page or not, static file or not) are built once, not per request.
+        base = tuple((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
+        self._sets = {(docs, static): base + ((b"content-security-policy", (DOCS_CSP if docs else API_CSP).encode()),)
+                      + (() if static else ((b"cache-control", b"no-store"),))
+                      for docs in (False, True) for static in (False, True)}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        extra = {k.lower().encode(): v.encode() for k, v in SECURITY_HEADERS.items()}
-        extra[b"content-security-policy"] = (DOCS_CSP if path in DOCS_PATHS else API_CSP).encode()
-        if not path.startswith(self.static_prefix):
-            extra[b"cache-control"] = b"no-store"
+        extra = self._sets[(path in DOCS_PATHS, path.startswith(self.static_prefix))]
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers.extend((k, v) for k, v in extra.items() if k not in present)
+                headers.extend(kv for kv in extra if kv[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -19,12 +19,11 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from conftest import ROOT, drop_pg_database, free_port, make_pg_database, pg_reason
 from sqlalchemy import func, insert, select, update
 
 from api.db import Database, job_chunks, jobs, migrate, screenings, utcnow
 from api.process import stop, wait_until_ready
-
-from conftest import ROOT, drop_pg_database, free_port, make_pg_database, pg_reason
 
 ROWS = 3000
 TITLES = ["关于调整城区居民生活用水价格的实施方案", "全市国土空间总体规划(2021-2035年)", "关于召开全市安全生产工作会议的通知",
@@ -99,7 +98,7 @@ def test_two_apis_two_workers_one_killed_every_row_once_and_in_order(pg_url, tmp
             while (status := c.get(f"/api/v1/jobs/{job_id}").json())["done_rows"] < 600:
                 assert time.monotonic() < deadline, status
                 time.sleep(0.02)
-            victim, victim_log = workers[0]
+            victim = workers[0][0]
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(10)
             assert status["done_rows"] < ROWS, "the job finished before the kill; make it bigger"
