@@ -24,6 +24,7 @@ from openpyxl.worksheet.cell_range import CellRange
 
 from model.dates import SHANGHAI, read_planned
 from model.fileio import flatten
+from model.neardup import describe
 from model.vocab import CATEGORY_ZH, EXCLUSION_ZH, LEVEL_ZH, PROCEDURE_NAMES, duplicate_key, safe_cell
 
 CATALOGUE_COLUMNS = ["序号", "决策事项名称", "承办单位", "决策类别", "分级", "是否纳入", "需履行程序", "依据",
@@ -60,15 +61,7 @@ def planned_text(inp: dict) -> str:
 
 def near_text(matches: list[dict] | None) -> str:
     """近似重复: the other rows, their units, and a planned date that conflicts."""
-    parts = []
-    for m in matches or []:
-        s = f"与第{m['row']}行近似"
-        if m.get("unit"):
-            s += f" ({m['unit']})"
-        if m.get("date_conflict"):
-            s += f", 计划时间不一致: {m.get('planned') or ''}"
-        parts.append(s)
-    return "; ".join(parts)
+    return describe(matches)
 
 
 def _header_style(ws, columns: list[str]):

@@ -74,7 +74,8 @@ def screen(
     unit: Optional[str] = typer.Option(None, "--unit", help="承办单位"),
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="标准 (see `profiles`)"),
     level: Optional[str] = typer.Option(None, "--level", "-l", help="province|city|county|town|department"),
-    planned_date: Optional[str] = typer.Option(None, "--planned-date", help="计划决策日期 YYYY-MM-DD"),
+    planned_date: Optional[str] = typer.Option(None, "--planned-date",
+                                               help="计划决策日期: 2027-04-15, 2027年6月, 2027年第二季度, 下半年, 待定 …"),
     amount_wan: Optional[float] = typer.Option(None, "--amount-wan", help="金额 (万元)"),
     people: Optional[float] = typer.Option(None, "--people", help="涉及人数"),
     area_mu: Optional[float] = typer.Option(None, "--area-mu", help="面积 (亩)"),
@@ -85,6 +86,8 @@ def screen(
     rules_only: bool = typer.Option(False, "--rules-only", help="ignore the learned model"),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
                                           help="file mode: processes to screen with (default: the machine's cores)"),
+    year: Optional[int] = typer.Option(None, "--year", min=1900, max=2200,
+                                       help="目录年度: “二季度”“下半年”等未写年份的计划时间属于该年 (默认今年)"),
 ) -> None:
     """Screen one matter, or a whole file with --input/--output."""
     try:
@@ -94,7 +97,7 @@ def screen(
                                        "file mode needs both --input and --output")
             if title:
                 raise ScreenInputError("title_and_file", "不能同时给出标题和 --input", "give a title or --input, not both")
-            _screen_file(input, output, profile, rules_only, workers)
+            _screen_file(input, output, profile, rules_only, workers, year)
             return
         if title is None:
             raise ScreenInputError("title_required", "标题不能为空", "title is required and must not be blank", "title")
@@ -112,7 +115,8 @@ def screen(
         _print_answer(answer)
 
 
-def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, workers: int | None) -> None:
+def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, workers: int | None,
+                 year: int | None = None) -> None:
     from model.filemode import screen_file
 
     # No refresh thread: the worker processes are forked while the bar is shown.
@@ -126,7 +130,7 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, wo
             progress.advance(task, k)
             progress.refresh()
 
-        summary = screen_file(src, dst, profile, rules_only, workers, on_rows=advance)
+        summary = screen_file(src, dst, profile, rules_only, workers, on_rows=advance, year=year)
     counts, bad_total = summary.counts, summary.counts["error"]
     for line in summary.errors:
         err.print(f"[red]行错误 row error:[/red] {escape(line)}", highlight=False)
@@ -135,6 +139,7 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, wo
         err.print(f"… 另有 {more} 行错误 / {more} more row errors")
     err.print(f"完成 done: {summary.rows} 行 rows → {dst} · 纳入 major {counts['major']} · 不纳入 not_major "
               f"{counts['not_major']} · 待研判 review {counts['review']} · 重复 duplicates {counts['duplicate']} · "
+              f"近似重复 near-duplicates {counts['near_duplicate']} · "
               f"错误 errors {counts['error']} · 进程 workers {summary.workers}",
               highlight=False, soft_wrap=True)  # one line whatever the path length
 

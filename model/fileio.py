@@ -15,6 +15,7 @@ from typing import Self
 
 from .errors import ScreenInputError
 from .sheets import SheetError, field_for, iter_csv, iter_xlsx, open_table
+from .neardup import describe
 from .vocab import CATEGORY_ZH, VERDICT_ZH, safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
@@ -134,6 +135,7 @@ def flatten(answer: dict, row: dict | None = None) -> dict:
         "置信度": answer.get("confidence"),
         "理由": "; ".join(r.get("text", "") for r in answer.get("reasons", [])),
         "重复": f"与第{answer['duplicate_of']}行重复" if answer.get("duplicate_of") else "",
+        "近似重复": describe(answer.get("near_duplicates")),
         "verdict": answer.get("verdict"),
         "probability": answer.get("probability"),
         "category": answer.get("category"),

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ScreenInputError
+from .dates import read_planned, tolerant_row
 from .fileio import Writer, flatten, read_rows, suffix_of
+from .neardup import NearDuplicateFinder, as_dict, describe
 from .vocab import duplicate_key
 
 CHUNK = 256  # rows per task: large enough to amortise the hand-over, small enough to stream
@@ -63,8 +65,9 @@ def make_screener(profile: str | None, rules_only: bool, k_similar: int):
 
 
 def _screen_chunk(chunk: list[tuple[int, dict]], as_json: bool) -> list[tuple]:
-    """(row number, verdict or None, output line or flat row, error line or None, title) per row.
-    The output is already serialised here, in the worker; the parent only adds `duplicate_of`."""
+    """(row number, verdict or None, output line or flat row, error line or None, (title, unit,
+    planned)) per row. The output is already serialised here, in the worker; the parent only
+    adds `duplicate_of` and `near_duplicates`."""
     numbered = {}
     rows = []
     bad: dict[int, ScreenInputError] = {}
@@ -90,13 +93,25 @@ def _screen_chunk(chunk: list[tuple[int, dict]], as_json: bool) -> list[tuple]:
         else:
             answer = result.model_dump(mode="json")
             out.append((n, answer["verdict"], json.dumps(answer, ensure_ascii=False) if as_json
-                        else flatten(answer, row), None, row.get("title")))
+                        else flatten(answer, row), None, (row.get("title"), row.get("unit"), _planned(row))))
     return out
 
 
-def _chunks(rows: Iterable[dict]) -> Iterator[list[tuple[int, dict]]]:
+def _planned(row: dict) -> str | None:
+    """The planned date as written for people (a period stays a period), to show a conflict."""
+    if row.get("planned_period"):
+        return row["planned_period"]
+    if row.get("planned_date"):
+        return read_planned(row["planned_date"]).label
+    return None
+
+
+def _chunks(rows: Iterable[dict], year: int | None = None) -> Iterator[list[tuple[int, dict]]]:
     chunk: list[tuple[int, dict]] = []
     for n, row in enumerate(rows, start=1):
+        if "__error__" not in row:
+            # Office-style dates (二季度, 2027/4/15, 待定); an unreadable one is screened with a warning.
+            row = tolerant_row(row, year)
         chunk.append((n, row))
         if len(chunk) == CHUNK:
             yield chunk
@@ -162,23 +177,25 @@ class _Duplicates:
 
 
 def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bool = False,
-                workers: int | None = None, on_rows: Callable[[int], None] | None = None) -> Summary:
+                workers: int | None = None, on_rows: Callable[[int], None] | None = None,
+                year: int | None = None) -> Summary:
     """Screen `src` into `dst`. Problems of the whole input file (type, encoding, no title
     column) raise ScreenInputError before anything is written; a bad row becomes an error row
     and the rest go on. `on_rows(k)` is told each time k more rows are written."""
     as_json = suffix_of(dst, "输出") == ".jsonl"
     rows = read_rows(src)  # a generator: the whole-file checks run on the first next()
-    chunks = _chunks(rows)
+    chunks = _chunks(rows, year)
     first = next(chunks, None)
     workers = default_workers() if workers is None else max(1, int(workers))
     # Spreadsheet output has no column for precedents: none are looked for.
     init_args = (profile, rules_only, 3 if as_json else 0)
     summary = Summary(workers=workers)
     dupes = _Duplicates()
+    near = NearDuplicateFinder()
     stream = _ordered(_chain(first, chunks) if first is not None else iter(()), as_json, workers, init_args)
     with Writer(dst) as writer:
         for results in stream:
-            for n, verdict, payload, error, title in results:
+            for n, verdict, payload, error, seen in results:
                 summary.rows += 1
                 if verdict is None:
                     summary.counts["error"] += 1
@@ -187,9 +204,12 @@ def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bo
                     writer.write_serialised(payload)
                     continue
                 summary.counts[verdict] += 1
+                title, unit, planned = seen
                 dup = dupes.see(n, title)
                 summary.counts["duplicate"] += dup is not None
-                writer.write_serialised(_with_duplicate(payload, dup))
+                similar = [as_dict(m, unit, planned) for m in near.see(n, title, unit, planned)]
+                summary.counts["near_duplicate"] += bool(similar)
+                writer.write_serialised(_with_duplicate(payload, dup, similar))
             if on_rows is not None:
                 on_rows(len(results))
     return summary
@@ -200,11 +220,18 @@ def _chain(first, rest):
     yield from rest
 
 
-def _with_duplicate(payload, dup: int | None):
-    """The answer with `duplicate_of` set: appended to the JSON object (the key comes last, as
-    json.dumps of the answer with the key added would put it), or the flat row's 重复 column."""
+def _with_duplicate(payload, dup: int | None, similar: list[dict] | None = None):
+    """The answer with `duplicate_of` (and `near_duplicates`, the earlier rows naming nearly the
+    same matter, when there are any) set: appended to the JSON object (the keys come last, as
+    json.dumps of the answer with them added would put them), or the flat row's 重复 and 近似重复
+    columns."""
     if isinstance(payload, str):
-        return payload[:-1] + ', "duplicate_of": ' + json.dumps(dup) + "}"
+        tail = ', "duplicate_of": ' + json.dumps(dup)
+        if similar:
+            tail += ', "near_duplicates": ' + json.dumps(similar, ensure_ascii=False)
+        return payload[:-1] + tail + "}"
     if dup is not None:
         payload["重复"] = f"与第{dup}行重复"
+    if similar:
+        payload["近似重复"] = describe(similar)
     return payload

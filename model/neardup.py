@@ -69,10 +69,13 @@ class NearMatch:
 
 class NearDuplicateFinder:
     """Feed rows in order; `see` returns the earlier rows that name nearly the same matter
-    (exact duplicates excluded: DuplicateFinder flags those)."""
+    (exact duplicates excluded: DuplicateFinder flags those). Past `max_rows` rows a file is
+    still compared with the rows indexed so far, but new rows are no longer indexed: memory
+    stays bounded on a file of millions of rows."""
 
-    def __init__(self, threshold: float = RATIO) -> None:
+    def __init__(self, threshold: float = RATIO, max_rows: int = 200_000) -> None:
         self.threshold = threshold
+        self.max_rows = max_rows
         self._rows: list[tuple[int, str, str, str | None, str | None, str | None]] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
 
@@ -97,6 +100,9 @@ class NearDuplicateFinder:
             score = similarity(c, c2)
             if score >= self.threshold:
                 out.append(NearMatch(r, score, t2, u2, p2))
+        if len(self._rows) >= self.max_rows:
+            out.sort(key=lambda m: (-m.score, m.row))
+            return out
         idx = len(self._rows)
         self._rows.append((row, key, c, title, unit, planned))
         for g in grams:
@@ -105,6 +111,27 @@ class NearDuplicateFinder:
                 posting.append(idx)
         out.sort(key=lambda m: (-m.score, m.row))
         return out
+
+
+def as_dict(m: NearMatch, unit: str | None, planned: str | None) -> dict:
+    """A match as the API, the JSON Lines output and the exports show it, seen from a row with
+    `unit` and `planned`: whether the unit differs and the planned dates conflict."""
+    return {"row": m.row, "title": m.title, "unit": m.unit, "planned": m.planned, "score": round(m.score, 1),
+            "other_unit": (unit or "") != (m.unit or ""), "date_conflict": bool(planned and m.planned
+                                                                                and planned != m.planned)}
+
+
+def describe(matches: list[dict] | None) -> str:
+    """近似重复 as a spreadsheet cell: the other rows, their units, and a planned date that conflicts."""
+    parts = []
+    for m in matches or []:
+        s = f"与第{m['row']}行近似"
+        if m.get("unit"):
+            s += f" ({m['unit']})"
+        if m.get("date_conflict"):
+            s += f", 计划时间不一致: {m.get('planned') or ''}"
+        parts.append(s)
+    return "; ".join(parts)
 
 
 def find_near_duplicates(rows) -> dict[int, list[dict]]:
@@ -116,11 +143,7 @@ def find_near_duplicates(rows) -> dict[int, list[dict]]:
     for row, title, unit, planned in rows:
         info[row] = (title, unit, planned)
         for m in finder.see(row, title, unit, planned):
-            conflict = bool(planned and m.planned and planned != m.planned)
-            out[row].append({"row": m.row, "title": m.title, "unit": m.unit, "planned": m.planned,
-                             "score": round(m.score, 1), "other_unit": (unit or "") != (m.unit or ""),
-                             "date_conflict": conflict})
-            out[m.row].append({"row": row, "title": title, "unit": unit, "planned": planned,
-                               "score": round(m.score, 1), "other_unit": (unit or "") != (m.unit or ""),
-                               "date_conflict": conflict})
+            out[row].append(as_dict(m, unit, planned))
+            earlier_unit, earlier_planned = info[m.row][1], info[m.row][2]
+            out[m.row].append(as_dict(NearMatch(row, m.score, title, unit, planned), earlier_unit, earlier_planned))
     return dict(out)

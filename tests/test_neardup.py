@@ -37,3 +37,29 @@ def test_both_rows_are_told_with_the_other_unit_and_a_conflicting_date():
     assert (m["row"], m["unit"], m["planned"], m["other_unit"], m["date_conflict"]) == (
         1, "市发展和改革局", "2027年第二季度", True, True)
     assert near[1][0]["row"] == 3 and near[1][0]["date_conflict"]
+
+
+def test_file_mode_flags_near_duplicates_and_reads_office_dates(tmp_path):
+    import json
+
+    from model.filemode import screen_file
+
+    src = tmp_path / "in.csv"
+    src.write_text("序号,决策事项名称,承办单位,计划完成时间\n"
+                   "1,城区居民生活用水价格调整方案,市发展和改革局,2027年第二季度\n"
+                   "2,关于调整城区居民生活用水价格的实施方案,市水务局,2027/9/30\n"
+                   "3,全市殡葬设施布局规划,市民政局,明年春天\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    summary = screen_file(src, out, rules_only=True, workers=1, year=2027)
+    assert summary.counts["near_duplicate"] == 1 and summary.counts["error"] == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    near = rows[1]["near_duplicates"][0]
+    assert (near["row"], near["planned"], near["date_conflict"]) == (1, "2027年第二季度", True)
+    assert "near_duplicates" not in rows[0] and "near_duplicates" not in rows[2]
+    assert any("明年春天" in w for w in rows[2]["warnings"])
+    csv_out = tmp_path / "out.csv"
+    screen_file(src, csv_out, rules_only=True, workers=1, year=2027)
+    import csv
+
+    flat = list(csv.DictReader(csv_out.open(encoding="utf-8-sig")))
+    assert flat[1]["近似重复"] == "与第1行近似 (市发展和改革局), 计划时间不一致: 2027年第二季度"
