@@ -14,9 +14,11 @@ from model.vocab import VERDICT_OR_ERROR_ZH as VERDICT_ZH
 from ..auth import KeyInfo
 from ..export import CATALOGUE_COLUMNS, EXTRA_COLUMNS, catalogue_row
 from ..jobs import public
+from ..services import decisions as decision_service
 from ..services import jobs as job_service
+from ..services.catalogue import planned_label
 from ..services.history import beijing
-from .present import JOB_STATUS_ZH
+from .present import JOB_STATUS_ZH, zh_text
 
 RECENT_JOBS = 15
 TOP_UNITS = 12
@@ -38,11 +40,32 @@ def job_view(job: dict) -> dict:
     return out
 
 
+def decision_view(d: dict | None) -> dict:
+    """A row's decision as the table shows it: 采纳 / 不采纳 / 待定 with reason, who and when,
+    and the catalogue version that withdrew it; 未决定 when there is none."""
+    if not d:
+        return {"decision": "undecided", "decision_zh": "未决定", "decision_reason": "", "decided_by": "",
+                "decided_at": "", "withdrawn": None}
+    withdrawn = d.get("withdrawn_version")
+    return {"decision": d["decision"], "decision_zh": decision_service.DECISION_ZH[d["decision"]] + (
+                f" (第{withdrawn}版撤回)" if withdrawn else ""),
+            "decision_reason": d.get("reason") or "", "decided_by": d.get("reviewer") or "",
+            "decided_at": beijing(d.get("decided_at")), "withdrawn": withdrawn}
+
+
+def _near_view(near: list[dict]) -> list[dict]:
+    return [{"row": n["row"], "title": n["title"] or "", "unit": n["unit"] or "", "planned": n["planned"] or "",
+             "other_unit": n["other_unit"], "date_conflict": n["date_conflict"]} for n in near]
+
+
 def _row(rec: dict, dup: str) -> dict:
     inp = rec.get("input") or {}
     ans = rec.get("answer")
+    seq = inp.get("id")
     base = {"row": rec["row_no"], "id": rec["id"], "title": str(inp.get("title") or ""),
-            "unit": str(inp.get("unit") or ""), "dup": dup}
+            "unit": str(inp.get("unit") or ""), "dup": dup, "seq": "" if seq in (None, "") else str(seq),
+            "planned": planned_label(inp),
+            "warnings": [zh_text(w) for w in (ans or {}).get("warnings") or []]}
     if not ans:
         err = rec.get("error") or {}
         return {**base, "verdict": "error", "verdict_zh": VERDICT_ZH["error"], "confidence": None,
@@ -58,16 +81,23 @@ def _row(rec: dict, dup: str) -> dict:
 
 
 def job_rows(ctx, job_id: str) -> dict:
-    """Every row of a finished job, and the counts the summary draws."""
+    """Every row of a finished job with its decision and near-duplicates, and the counts the
+    summary draws."""
     rows = []
+    decided = decision_service.decisions_of(ctx, job_id)
+    near = job_service.near_duplicates(ctx, job_id)
+    decisions: Counter = Counter()
     first_seen: dict[str, int] = {}
     verdicts: Counter = Counter()
     categories: Counter = Counter()
     units: Counter = Counter()
     for rec in job_service.records(ctx, job_id):
         dup = catalogue_row(rec, first_seen)[_DUP_INDEX] or ""
-        row = _row(rec, dup)
+        row = {**_row(rec, dup), **decision_view(decided.get(rec["row_no"])),
+               "near": _near_view(near.get(rec["row_no"], []))}
+        row["date_conflict"] = any(n["date_conflict"] for n in row["near"])
         rows.append(row)
+        decisions[row["decision"]] += 1
         verdicts[row["verdict"]] += 1
         # As in the catalogue's summary sheet: categories of what is (or may be) in the catalogue.
         if row["verdict"] in ("major", "review"):
@@ -86,5 +116,8 @@ def job_rows(ctx, job_id: str) -> dict:
             "categories": [{"label": k, "count": n} for k, n in categories.most_common()],
             "units": [{"label": k, "count": n} for k, n in top_units],
             "duplicates": sum(1 for r in rows if r["dup"]),
+            "near_duplicates": sum(1 for r in rows if r["near"]),
+            "decisions": [{"key": k, "label": label, "count": decisions.get(k, 0)} for k, label in
+                          (("adopt", "采纳"), ("reject", "不采纳"), ("pending", "待定"), ("undecided", "未决定"))],
         },
     }

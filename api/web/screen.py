@@ -156,7 +156,9 @@ async def feedback_submit(request: Request, screening_id: str, key: KeyInfo = De
     values = {k: form_text(form, k, 6000) for k in ("agree", "label", "category", "exclusion", "comment", "reviewer")}
     error, field = None, None
     fid = None
-    if values["agree"] not in ("yes", "no"):
+    if rec.get("verdict") == "review" and values["label"] not in ("major", "not_major"):
+        error, field = "请选择该事项是否属于重大行政决策。", "label"
+    elif values["agree"] not in ("yes", "no"):
         error, field = "请选择“同意”或“不同意”。", "agree"
     else:
         try:

@@ -24,6 +24,13 @@
     if (text !== undefined) node.textContent = String(text);
     return node;
   }
+  var DECISION_ZH = { adopt: "采纳", reject: "不采纳", pending: "待定", undecided: "未决定" };
+  var DECISION_ORDER = { undecided: 0, pending: 1, adopt: 2, reject: 3 };
+  var jobUrl = "/ui/batch/" + root.getAttribute("data-job");
+  function csrf() {
+    var input = document.querySelector("input[name='csrf_token']");
+    return input ? input.value : "";
+  }
   function pct(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%"; }
   function fail(message) {
     var box = document.getElementById("job-error");
@@ -62,6 +69,7 @@
       showStatus(job);
       if (job.status === "done") {
         document.getElementById("downloads").hidden = false;
+        document.getElementById("catalogue-hint").hidden = false;
         loadRows();
       } else if (job.status === "failed") {
         fail((job.error && job.error.message_zh) || "任务失败");
@@ -81,6 +89,8 @@
     var cards = [{ cls: "total", label: "总行数", n: summary.total }];
     summary.verdicts.forEach(function (v) { cards.push({ cls: v.key, label: v.label, n: v.count }); });
     cards.push({ cls: "dup", label: "重复事项", n: summary.duplicates });
+    cards.push({ cls: "dup", label: "疑似重复 (近似标题)", n: summary.near_duplicates });
+    (summary.decisions || []).forEach(function (d) { cards.push({ cls: "decision-" + d.key, label: "决定: " + d.label, n: d.count }); });
     cards.forEach(function (c) {
       var li = el("li", { "class": c.cls });
       li.appendChild(el("span", { "class": "n" }, c.n));
@@ -120,7 +130,7 @@
   var body = document.getElementById("results-body");
   var filters = { q: document.getElementById("f-q"), verdict: document.getElementById("f-verdict"),
     category: document.getElementById("f-category"), unit: document.getElementById("f-unit"),
-    dup: document.getElementById("f-dup") };
+    dup: document.getElementById("f-dup"), decision: document.getElementById("f-decision") };
 
   function fillSelect(select, values) {
     values.forEach(function (v) { select.appendChild(el("option", { value: v.value }, v.label)); });
@@ -128,7 +138,8 @@
   function compare(a, b) {
     var k = state.sort, x, y;
     if (k === "verdict") { x = VERDICT_ORDER[a.verdict]; y = VERDICT_ORDER[b.verdict]; }
-    else if (k === "row" || k === "confidence") { x = a[k] === null ? -1 : a[k]; y = b[k] === null ? -1 : b[k]; }
+    else if (k === "decision") { x = DECISION_ORDER[a.decision]; y = DECISION_ORDER[b.decision]; }
+    else if (k === "row" || k === "probability") { x = a[k] === null ? -1 : a[k]; y = b[k] === null ? -1 : b[k]; }
     else { x = a[k] || ""; y = b[k] || ""; var c = x.localeCompare(y, "zh-CN"); if (c) return c * state.dir; return a.row - b.row; }
     if (x !== y) return (x < y ? -1 : 1) * state.dir;
     return a.row - b.row;
@@ -139,8 +150,9 @@
       if (filters.verdict.value && r.verdict !== filters.verdict.value) return false;
       if (filters.category.value && r.category !== filters.category.value) return false;
       if (filters.unit.value && (r.unit || "(未填承办单位)") !== filters.unit.value) return false;
-      if (filters.dup.checked && !r.dup) return false;
-      if (q && (r.title + " " + r.unit).toLowerCase().indexOf(q) < 0) return false;
+      if (filters.dup.checked && !r.dup && !r.near.length) return false;
+      if (filters.decision.value && r.decision !== filters.decision.value) return false;
+      if (q && (r.title + " " + r.unit + " " + r.seq).toLowerCase().indexOf(q) < 0) return false;
       return true;
     }).sort(compare);
   }
@@ -157,10 +169,66 @@
     }
     if (r.procedures.length) td.appendChild(el("p", {}, "须履行程序: " + r.procedures.join("、")));
     if (r.dup) td.appendChild(el("p", {}, "重复: " + r.dup));
-    var link = el("a", { href: "/ui/screenings/" + r.id }, "完整研判与审核意见 →");
-    td.appendChild(el("p")).appendChild(link);
+    if (r.planned) td.appendChild(el("p", {}, "计划决策时间: " + r.planned));
+    r.warnings.forEach(function (w) { td.appendChild(el("p", { "class": "muted" }, "提示: " + w)); });
+    if (r.near.length) {
+      td.appendChild(el("p", {}, "疑似重复 (近似标题):"));
+      var nl = el("ul", { "class": "near-list" });
+      r.near.forEach(function (n) {
+        var li = el("li", {}, "第" + n.row + "行 " + n.title + (n.unit ? " · " + n.unit : "") + (n.planned ? " · " + n.planned : ""));
+        if (n.date_conflict) li.appendChild(el("strong", { "class": "conflict" }, " 计划时间不一致"));
+        nl.appendChild(li);
+      });
+      td.appendChild(nl);
+    }
+    td.appendChild(decisionBox(r));
+    var links = el("p", { "class": "actions" });
+    links.appendChild(el("a", { href: jobUrl + "/rows/" + r.row, "class": "btn btn-small" },
+      r.verdict === "error" ? "更正该行并重新筛查 →" : "逐条研判 (可更正字段) →"));
+    links.appendChild(el("a", { href: "/ui/screenings/" + r.id }, "完整研判与审核意见 →"));
+    td.appendChild(links);
     tr.appendChild(td);
     return tr;
+  }
+  // The row's decision and a small form to change it (the same service as PATCH …/rows/{row}).
+  function decisionBox(r) {
+    var box = el("div", { "class": "decision-box" });
+    var said = "当前决定: " + r.decision_zh;
+    if (r.decided_by) said += " · " + r.decided_by + " · " + r.decided_at;
+    if (r.decision_reason) said += " · 理由: " + r.decision_reason;
+    box.appendChild(el("p", { "class": "decision-now" }, said));
+    var form = el("form", { "class": "decide-form", "aria-label": "第" + r.row + "行的决定" });
+    var reasonId = "reason-" + r.row;
+    form.appendChild(el("label", { "for": reasonId }, "理由 (可选)"));
+    var reason = el("input", { type: "text", id: reasonId, maxlength: "500" });
+    form.appendChild(reason);
+    var note = el("span", { role: "status", "class": "muted" });
+    ["adopt", "reject", "pending"].forEach(function (d) {
+      if (d === "adopt" && r.verdict === "error") return;  // a row that was not screened cannot be adopted
+      var b = el("button", { type: "button", "class": "btn btn-small" + (d === "adopt" ? " btn-primary" : ""),
+        "data-decision": d }, DECISION_ZH[d]);
+      b.addEventListener("click", function () {
+        var data = new URLSearchParams();
+        data.set("csrf_token", csrf());
+        data.set("decision", d);
+        data.set("reason", reason.value);
+        note.textContent = "保存中…";
+        fetch(jobUrl + "/rows/" + r.row + "/decision.json", { method: "POST", credentials: "same-origin", body: data,
+          headers: { Accept: "application/json" } }).then(function (resp) {
+          return resp.json().then(function (body) {
+            if (!resp.ok) throw new Error(body.message_zh || ("HTTP " + resp.status));
+            Object.keys(body).forEach(function (k) { r[k] = body[k]; });
+            render();
+            var again = document.querySelector("#detail-" + r.row + " .decision-now");
+            if (again) again.focus();
+          });
+        }).catch(function (e) { note.textContent = "未保存: " + e.message; });
+      });
+      form.appendChild(b);
+    });
+    form.appendChild(note);
+    box.appendChild(form);
+    return box;
   }
   function render() {
     var rows = visibleRows();
@@ -170,15 +238,24 @@
     rows.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE).forEach(function (r) {
       var tr = el("tr", { "class": "row-" + r.verdict, "data-row": r.row });
       tr.appendChild(el("td", { "class": "num" }, r.row));
+      tr.appendChild(el("td", { "class": "opt" }, r.seq));
       tr.appendChild(el("td", { "class": "title-cell" }, r.title));
-      tr.appendChild(el("td", {}, r.unit));
+      tr.appendChild(el("td", { "class": "opt" }, r.unit));
       var v = el("td");
       v.appendChild(el("span", { "class": "badge badge-" + r.verdict }, r.verdict_zh));
       tr.appendChild(v);
-      tr.appendChild(el("td", { "class": "num" }, pct(r.confidence)));
-      tr.appendChild(el("td", {}, r.category || "—"));
-      tr.appendChild(el("td", {}, r.tier || "—"));
-      tr.appendChild(el("td", {}, r.dup || ""));
+      tr.appendChild(el("td", { "class": "num opt" }, pct(r.probability)));
+      var dcell = el("td", { "class": "decision-cell" });
+      var who = r.decided_by ? r.decided_by + " · " + r.decided_at + (r.decision_reason ? " · " + r.decision_reason : "") : "";
+      dcell.appendChild(el("span", { "class": "badge decision-" + r.decision, title: who }, r.decision_zh));
+      if (who) dcell.appendChild(el("span", { "class": "who-line opt" }, who));
+      tr.appendChild(dcell);
+      tr.appendChild(el("td", { "class": "opt" }, r.category || "—"));
+      tr.appendChild(el("td", { "class": "opt" }, r.tier || "—"));
+      var dup = el("td", { "class": "opt" }, r.dup || "");
+      if (r.near.length) dup.appendChild(el("span", { "class": r.date_conflict ? "conflict" : "muted" },
+        (r.dup ? " " : "") + "近似" + r.near.length + (r.date_conflict ? " (时间不一致)" : "")));
+      tr.appendChild(dup);
       var cell = el("td");
       var open = !!state.open[r.row];
       var button = el("button", { type: "button", "class": "btn btn-small btn-quiet", "aria-expanded": String(open),
@@ -220,7 +297,7 @@
     var last = "";
     var onFilter = function () {
       var now = [filters.q.value, filters.verdict.value, filters.category.value, filters.unit.value,
-        filters.dup.checked].join("\u0000");
+        filters.dup.checked, filters.decision.value].join("\u0000");
       if (now === last) return;
       last = now;
       state.page = 0;
@@ -259,6 +336,8 @@
           .map(function (k) { return { value: k, label: k + " (" + counts[k] + ")" }; });
       };
       fillSelect(filters.category, byCount(cats));
+      fillSelect(filters.decision, (s.decisions || []).filter(function (d) { return d.count; })
+        .map(function (d) { return { value: d.key, label: d.label + " (" + d.count + ")" }; }));
       fillSelect(filters.unit, byCount(units));
       setupTable();
       render();

@@ -39,14 +39,20 @@
     var reviewer = document.getElementById("fb-reviewer");
     var verdict = fb.getAttribute("data-verdict");
     var sync = function () {
-      var disagree = fb.querySelector("input[name=agree][value=no]").checked;
-      select.required = disagree || verdict === "review";
+      var no = fb.querySelector("input[name=agree][value=no]");
+      // A review row asks "is it major?" with radios of its own: there is no select to require.
+      if (select && no) select.required = no.checked || verdict === "review";
     };
     fb.querySelectorAll("input[name=agree]").forEach(function (r) { r.addEventListener("change", sync); });
     sync();
     if (reviewer && !reviewer.value) reviewer.value = store("ds-reviewer") || "";
     fb.addEventListener("submit", function () { if (reviewer) store("ds-reviewer", reviewer.value.trim()); });
   }
+
+  // 研判意见书: the print button (no inline script under the pages' CSP).
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
 
   // Upload: refuse an oversized file here rather than after minutes of uploading.
   var upload = document.getElementById("upload-form");
