@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Self
 
 from .errors import ScreenInputError
-from .sheets import SheetError, field_for, iter_csv, iter_xlsx, open_table
 from .neardup import describe
+from .sheets import SheetError, field_for, iter_csv, iter_xlsx, open_table
 from .vocab import CATEGORY_ZH, VERDICT_ZH, safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")

@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ScreenInputError
 from .dates import read_planned, tolerant_row
+from .errors import ScreenInputError
 from .fileio import Writer, flatten, read_rows, suffix_of
 from .neardup import NearDuplicateFinder, as_dict, describe
 from .vocab import duplicate_key
@@ -55,6 +55,18 @@ def _init(profile: str | None, rules_only: bool, k_similar: int) -> None:
     args = (profile, rules_only, k_similar)
     if _screener is None or _screener_args != args:
         _screener, _screener_args = make_screener(profile, rules_only, k_similar), args
+
+
+def _init_worker(profile: str | None, rules_only: bool, k_similar: int) -> None:
+    """A pool worker: one BLAS thread (the processes are the parallelism; BLAS threads in each
+    of them would only contend for the same cores), then the Screener."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # scikit-learn brings it; without it the defaults stay
+        pass
+    _init(profile, rules_only, k_similar)
 
 
 def make_screener(profile: str | None, rules_only: bool, k_similar: int):
@@ -141,7 +153,7 @@ def _ordered(chunks: Iterator[list], as_json: bool, workers: int, init_args: tup
         _init(*init_args)  # loaded once here, shared with the workers through fork
     pending: deque = deque()
     # A worker that dies makes the pool raise (BrokenProcessPool) instead of waiting forever.
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=init_args) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init_args) as pool:
         for c in _chain(first, _chain(second, chunks)):
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 yield pending.popleft().result()
