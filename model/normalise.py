@@ -30,7 +30,29 @@ def _converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _convertible() -> tuple[frozenset[str], re.Pattern | None] | None:
+    """What t2s could change: the characters its dictionaries map, and the phrases of its
+    dictionaries that contain none of those characters. A text holding neither comes back
+    unchanged, so it need not go through OpenCC's (slow, pure-Python) segmentation. None if the
+    dictionaries cannot be read (another opencc release): then every text is converted."""
+    conv = _converter()
+    try:
+        conv.convert("")  # loads the dictionaries
+        dicts = [entry[2] for group in conv._dict_chain_data for entry in group]
+        chars = frozenset(k for d in dicts for k in d if len(k) == 1)
+        phrases = sorted(k for d in dicts for k in d if len(k) > 1 and chars.isdisjoint(k))
+    except (AttributeError, IndexError, TypeError):
+        return None
+    if not chars:
+        return None
+    return chars, (re.compile("|".join(map(re.escape, phrases))) if phrases else None)
+
+
 def to_simplified(text: str) -> str:
+    check = _convertible()
+    if check is not None and check[0].isdisjoint(text) and (check[1] is None or not check[1].search(text)):
+        return text
     return _converter().convert(text)
 
 
