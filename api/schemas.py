@@ -164,7 +164,7 @@ class RowPatch(BaseModel):
     reason: MultiLine | None = Field(default=None, max_length=2000, description="理由 / why")
     reviewer: SingleLine | None = Field(default=None, max_length=200,
                                         description="审核人 (默认为密钥名称) / reviewer (default: the key's name)")
-    fields: dict[str, str | float | int | None] | None = Field(
+    fields: dict[str, Any] | None = Field(
         default=None, description="更正的字段 (title, unit, description, planned_date, …; 空值清除), 保存后该行重新筛查 / "
                                   "corrected fields (a blank clears one); the row is screened again")
 
@@ -181,7 +181,7 @@ class AdjustmentChange(BaseModel):
     row: int | None = Field(default=None, ge=1, description="目录事项的行号 (withdraw, reschedule) / the row")
     planned_date: SingleLine | None = Field(default=None, max_length=50,
                                             description="新的计划时间 (reschedule) / the new planned date")
-    fields: dict[str, str | float | int | None] | None = Field(
+    fields: dict[str, Any] | None = Field(
         default=None, description="新增事项的字段 (add), 至少有 title / the new matter's fields")
     reason: MultiLine | None = Field(default=None, max_length=2000, description="该项的理由 (默认用总理由)")
 

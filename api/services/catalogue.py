@@ -106,9 +106,11 @@ def _check(ctx, job: dict, changes: list[dict]) -> None:
             raise _bad(f"第{i + 1}项调整: 第{row}行不是目录中的事项 (须已采纳且未撤回)",
                        f"change {i + 1}: row {row} is not in the catalogue (adopted, not withdrawn)",
                        f"changes[{i}].row")
-        if action == "reschedule" and not str(ch.get("planned_date") or "").strip():
-            raise _bad(f"第{i + 1}项调整 (调整时间) 须给出新的计划时间 (planned_date)",
-                       f"change {i + 1}: reschedule needs a planned_date", f"changes[{i}].planned_date")
+        if action == "reschedule":
+            if not str(ch.get("planned_date") or "").strip():
+                raise _bad(f"第{i + 1}项调整 (调整时间) 须给出新的计划时间 (planned_date)",
+                           f"change {i + 1}: reschedule needs a planned_date", f"changes[{i}].planned_date")
+            dec.check_planned(ch["planned_date"], dec.catalogue_year(ctx, job), f"changes[{i}].planned_date")
 
 
 def adjust(ctx, key: KeyInfo, job_id: str, reason: str, changes: list[dict], reviewer: str | None = None) -> dict:

@@ -6,12 +6,12 @@ feedback on the row's screening record, so it flows into retraining like any oth
 Used by the JSON routers (PATCH /api/v1/jobs/{id}/rows/{row}, GET …/rows) and the pages."""
 from __future__ import annotations
 
-import datetime as dt
+from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
 
 from model.contract import parse_matter
-from model.dates import catalogue_year_of, tolerant_row
+from model.dates import catalogue_year_of, read_planned, tolerant_row
 from model.errors import ScreenInputError
 
 from ..auth import KeyInfo
@@ -19,7 +19,6 @@ from ..catalogue_export import ACTION_ZH
 from ..db import (
     catalogue_changes,
     catalogue_versions,
-    feedback,
     job_rows,
     jobs,
     row_decisions,
@@ -28,6 +27,7 @@ from ..db import (
 )
 from ..errors import ApiError
 from . import jobs as job_service
+from . import screenings as screenings_service
 
 DECISIONS = ("adopt", "reject", "pending")
 DECISION_ZH = {"adopt": "采纳", "reject": "不采纳", "pending": "待定"}
@@ -168,16 +168,18 @@ def log_change(conn, job_id: str, action: str, row_no: int | None, reason: str |
         created_at=utcnow()))
 
 
-def _feedback(conn, rec: dict, decision: str, reason: str | None, key: KeyInfo, reviewer: str | None) -> None:
+def _feedback(ctx, rec: dict, decision: str, reason: str | None, key: KeyInfo, reviewer: str | None) -> None:
+    """The decision as a reviewer's opinion on the row's screening, through the feedback path
+    (POST /api/v1/feedback's), so it is exported for retraining like any other review."""
     label = DECISION_LABEL.get(decision)
     verdict = rec.get("verdict")
     if label is None or verdict is None:
         return
-    # The same row shape as POST /api/v1/feedback writes (a review verdict "agrees" with its label).
-    conn.execute(insert(feedback).values(
-        screening_id=rec["id"], key_id=key.id, agree=verdict in (label, "review"), label=label, verdict=verdict,
-        category=None, exclusion=None, comment=f"目录决策: {DECISION_ZH[decision]}" + (f"; {reason}" if reason else ""),
-        reviewer=who(key, reviewer), created_at=utcnow()))
+    # A review verdict "agrees" when a label settles it, as the feedback API has it.
+    body = SimpleNamespace(screening_id=rec["id"], agree=verdict in (label, "review"), label=label, category=None,
+                           exclusion=None, comment=f"目录决策: {DECISION_ZH[decision]}" + (f"; {reason}" if reason else ""),
+                           reviewer=who(key, reviewer))
+    screenings_service.add_feedback(ctx, key, body)
 
 
 def decide(ctx, key: KeyInfo, job_id: str, row_no: int, decision: str, reason: str | None = None,
@@ -205,8 +207,8 @@ def decide(ctx, key: KeyInfo, job_id: str, row_no: int, decision: str, reason: s
             conn.execute(insert(row_decisions).values(job_id=job["id"], row_no=row_no, **values))
         log_change(conn, job["id"], decision, row_no, reason, key, reviewer,
                    {"from": old["decision"] if old else None, "title": (rec["input"] or {}).get("title")})
-        _feedback(conn, rec, decision, reason, key, reviewer)
         d = _decisions(conn, job["id"], row_no).get(row_no)
+    _feedback(ctx, rec, decision, reason, key, reviewer)
     return row_view(rec, d)
 
 
@@ -244,6 +246,16 @@ def _store_screening(conn, ctx, job_id: str, row_no: int, data: dict, answer) ->
     recount(conn, job_id)
 
 
+def check_planned(value, year: int, field: str = "planned_date") -> None:
+    """A corrected planned date must be readable (or 待定); a 422 quoting it otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return
+    if read_planned(value, year).kind == "unreadable":
+        bad = str(value)[:60]
+        raise ApiError(422, "bad_date", f"计划时间“{bad}”无法识别: 可写 2027-04-15、2027年4月15日、2027年6月、2027年第二季度、"
+                       "下半年、年底或待定", f"planned date {bad!r} cannot be read", field)
+
+
 def fix_row(ctx, key: KeyInfo, job_id: str, row_no: int, fields: dict, reason: str | None = None,
             reviewer: str | None = None, action: str = "fix", version: int | None = None) -> dict:
     """Change a row's fields (a blank value clears one) and screen it again; its decision stays."""
@@ -252,6 +264,7 @@ def fix_row(ctx, key: KeyInfo, job_id: str, row_no: int, fields: dict, reason: s
         raise ApiError(422, "bad_field", f"不能修改的字段: {', '.join(unknown)}", f"fields that cannot be changed: "
                        f"{', '.join(unknown)}", "fields")
     job = done_job(ctx, key, job_id)
+    check_planned(fields.get("planned_date"), catalogue_year(ctx, job))
     with ctx.db.read() as conn:
         old = conn.execute(select(job_rows.c.data).where(job_rows.c.job_id == job["id"], job_rows.c.row_no == row_no)
                            ).scalar()
@@ -281,14 +294,3 @@ def change_log(ctx, job_id: str) -> list[dict]:
     return [{"id": r["id"], "version": r["version"], "action": r["action"], "action_zh": ACTION_ZH.get(r["action"],
              r["action"]), "row": r["row_no"], "reason": r["reason"], "details": r["details"],
              "reviewer": r["reviewer"], "created_at": r["created_at"].isoformat()} for r in rows]
-
-
-def local_time(value: dt.datetime | str | None) -> str:
-    """A stored UTC time as Beijing time, the way the catalogue writes it."""
-    from model.dates import SHANGHAI
-
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -311,3 +311,33 @@ def test_near_duplicates_across_departments_are_flagged_with_conflicting_dates(s
     head = list(rows[1])
     second = dict(zip(head, rows[3]))
     assert "与第1行近似" in second["近似重复"] and "计划时间不一致" in second["近似重复"]
+
+
+@pytest.mark.parametrize("path, method, body", [
+    ("/rows/1", "patch", {"fields": {"title": "规划\x00"}}),
+    ("/rows/1", "patch", {"fields": {"amount_wan": True}}),
+    ("/rows/1", "patch", {"fields": {"title": {"nested": 1}}}),
+    ("/rows/1", "patch", {"fields": {"planned_date": "2027\x00年"}}),
+    ("/rows/1", "patch", {"decision": "adopt", "reason": "理由\x00"}),
+    ("/rows/1", "patch", {"decision": "adopt", "reviewer": "王\u202e"}),
+    ("/tracking/ticks", "post", {"row": 1, "procedure": "听\x00证"}),
+    ("/tracking/ticks", "post", {"row": 0, "procedure": "听证"}),
+    ("/catalogue/adjustments", "post", {"reason": "x", "changes": [{"action": "add", "fields": {"title": "\x00"}}]}),
+    ("/catalogue/adjustments", "post", {"reason": "x", "changes": [{"action": "reschedule", "row": 1,
+                                                                     "planned_date": "下辈子"}]}),
+    ("/tracking?today=2027-02-30", "get", None),
+    ("/catalogue?format=xlsx&title=%E7%9B%AE%00", "get", None),
+])
+def test_awkward_input_to_the_catalogue_endpoints_is_a_structured_4xx(service, job, path, method, body):
+    _adopt(service, job, 1)
+    url = f"/api/v1/jobs/{job['id']}{path}"
+    r = getattr(service.client, method)(url, headers=service.headers, **({"json": body} if body is not None else {}))
+    assert 400 <= r.status_code < 500, r.text
+    assert {"code", "message_zh", "message_en", "field"} <= set(r.json())
+
+
+def test_a_correction_to_an_unreadable_date_is_refused_quoting_it(service, job):
+    r = patch(service, job, 2, fields={"planned_date": "下辈子"})
+    assert r.status_code == 422 and r.json()["code"] == "bad_date" and "下辈子" in r.json()["message_zh"]
+    assert get(service, job, "/rows/2").json()["planned_date"] == "2027-09-30"
+    assert patch(service, job, 2, fields={"planned_date": "待定"}).json()["planned_period"] == "未定"
