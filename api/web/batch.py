@@ -48,33 +48,40 @@ def batch_template_csv(key: KeyInfo = Depends(signed_in("jobs"))):
     return template_response("csv")
 
 
+async def _create_job(request: Request, key: KeyInfo, upload, profile: str | None, skip_bad_rows: bool,
+                      year_text: str) -> dict:
+    """The job made from the upload form, or the ApiError that says why not."""
+    ctx = ctx_of(request)
+    year = job_service.check_year(year_text)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ApiError(422, "no_file", "请选择要上传的 .xlsx 或 .csv 文件。", "choose a file", "file")
+    data = await upload.read(ctx.settings.max_upload_bytes + 1)
+    if len(data) > ctx.settings.max_upload_bytes:
+        mb = ctx.settings.max_upload_bytes / (1024 * 1024)
+        raise ApiError(413, "file_too_large", f"文件过大: 上限 {mb:g} MB, 请拆分后上传。", "file too large", "file")
+    # The service POST /api/v1/jobs uses: the same checks, the same queue and worker.
+    return await run_in_threadpool(job_service.create_from_upload, ctx, key, upload.filename, data, profile, None,
+                                   skip_bad_rows, str(request.base_url), year)
+
+
 @router.post(UPLOAD_PATH)
 async def batch_upload(request: Request, key: KeyInfo = Depends(signed_in("jobs"))):
     form = await checked_form(request)
-    ctx = ctx_of(request)
     upload = form.get("file")
     profile = form_text(form, "profile", 64) or None
     skip_bad_rows = form_text(form, "skip_bad_rows") in ("on", "true", "1")
-    error: dict | None = None
+    year_text = form_text(form, "catalogue_year", 10)
     job = None
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        error = {"message_zh": "请选择要上传的 .xlsx 或 .csv 文件。", "errors": []}
-    else:
-        data = await upload.read(ctx.settings.max_upload_bytes + 1)
-        if len(data) > ctx.settings.max_upload_bytes:
-            mb = ctx.settings.max_upload_bytes / (1024 * 1024)
-            error = {"message_zh": f"文件过大: 上限 {mb:g} MB, 请拆分后上传。", "errors": []}
-        else:
-            try:
-                # The service POST /api/v1/jobs uses: the same checks, the same queue and worker.
-                job = await run_in_threadpool(job_service.create_from_upload, ctx, key, upload.filename, data,
-                                              profile, None, skip_bad_rows, str(request.base_url))
-            except ApiError as exc:
-                error = {"message_zh": exc.zh, "errors": exc.extra.get("errors") or [], "code": exc.code}
+    try:
+        job = await _create_job(request, key, upload, profile, skip_bad_rows, year_text)
+        error = None
+    except ApiError as exc:
+        error = {"message_zh": exc.zh, "errors": exc.extra.get("errors") or [], "code": exc.code}
     if job is None:
         context = await run_in_threadpool(_batch_context, request, key)
         return render(request, "batch.html", status=422, page="batch", upload_error=error,
-                      upload_values={"profile": profile or "", "skip_bad_rows": skip_bad_rows}, **context)
+                      upload_values={"profile": profile or "", "skip_bad_rows": skip_bad_rows,
+                                     "catalogue_year": year_text}, **context)
     return RedirectResponse(f"/ui/batch/{job['id']}", status_code=303)
 
 

@@ -44,7 +44,7 @@ def _board_context(request: Request, key: KeyInfo, job: dict, today: dt.date | N
             if p["tick"]:
                 p["tick"]["when"] = beijing(p["tick"]["ticked_at"])
     versions = [{**v, "when": beijing(v["created_at"])} for v in catalogue_service.versions(ctx, job["id"])]
-    return {"board": data, "versions": versions, "version_now": catalogue_service.version_now(ctx, job["id"]),
+    return {"board": data, "catalogue_versions": versions, "version_now": catalogue_service.version_now(ctx, job["id"]),
             "job": job, "adjust_actions": list(ADJUST_ZH.items())}
 
 

@@ -37,17 +37,33 @@ def _job(request: Request, key: KeyInfo, job_id: str, api: bool = False) -> dict
 
 
 def queue_of(ctx, job_id: str) -> list[tuple[int, bool]]:
-    """(row, decided) of the rows a person must look at, in row order."""
+    """(row, decided) of the rows a person must look at: 待人工研判 in row order, then the rows
+    to fix (as the job table orders them)."""
     decided = decision_service.decisions_of(ctx, job_id)
-    return [(r["row_no"], r["row_no"] in decided) for r in job_service.records(ctx, job_id)
-            if (r.get("answer") or {}).get("verdict") in QUEUE_VERDICTS]
+    review, broken = [], []
+    for r in job_service.records(ctx, job_id):
+        verdict = (r.get("answer") or {}).get("verdict")
+        if verdict in QUEUE_VERDICTS:
+            (review if verdict else broken).append((r["row_no"], r["row_no"] in decided))
+    return review + broken
 
 
-def _next_in_queue(queue: list[tuple[int, bool]], after: int = 0) -> int | None:
-    """The first undecided queue row after `after`, else the first undecided one at all."""
-    later = [r for r, done in queue if not done and r > after]
-    earlier = [r for r, done in queue if not done and r <= after]
-    return (later or earlier or [None])[0]
+def _next_in_queue(queue: list[tuple[int, bool]], after: int | None = None) -> int | None:
+    """The first undecided queue row after row `after` (in queue order), else the first
+    undecided one at all."""
+    rows = [r for r, _ in queue]
+    start = rows.index(after) + 1 if after in rows else 0
+    order = queue[start:] + queue[:start]
+    return next((r for r, done in order if not done and r != after), None)
+
+
+def _error_text(err: dict, matter: dict) -> str:
+    """Why the row could not be screened, quoting what the row says in that field."""
+    text = err.get("message_zh") or "该行未能筛查"
+    value = matter.get(err.get("field") or "")
+    if value not in (None, "") and f"“{value}”" not in text:
+        text += f" (该行填写的是“{value}”)"
+    return text
 
 
 def _fix_defaults(matter: dict) -> dict:
@@ -81,7 +97,7 @@ def _row_context(request: Request, key: KeyInfo, job: dict, row_no: int) -> dict
         "view": answer_view(row["answer"], matter, ctx.screener) if row["answer"] else None,
         "record": {"id": row["screening_id"], "created": beijing(job["created_at"]), "source_zh": "表格任务",
                    "job_id": job["id"], "row_no": row_no, "error": row["error"]},
-        "row_error": err.get("message_zh") or ("该行未能筛查" if row["error"] else ""),
+        "row_error": _error_text(err, matter) if row["error"] else "",
         "decision": {**batch_view.decision_view(None)} if not d else {
             "decision": d["decision"], "decision_zh": d["label_zh"], "decision_reason": d["reason"] or "",
             "decided_by": d["reviewer"] or "", "decided_at": beijing(d["decided_at"]),

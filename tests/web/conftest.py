@@ -159,6 +159,27 @@ def page(playwright_session, tmp_path):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+@pytest.fixture
+def second_browser(playwright_session, tmp_path):
+    """Another Chromium with a profile of its own (another person's browser), opened on demand."""
+    contexts = []
+
+    def open_page():
+        context = playwright_session.chromium.launch_persistent_context(
+            str(tmp_path / f"second-profile-{len(contexts)}"), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+            headless=True, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900},
+            accept_downloads=True)
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.pages[0] if context.pages else context.new_page()
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")

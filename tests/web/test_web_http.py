@@ -257,3 +257,34 @@ def test_deadlines_on_an_estimated_holiday_calendar_are_marked_on_the_page(web_s
     assert re.search(r'class="checklist".*?预计, 以官方公布为准', estimated, re.S)
     published = c.get(f"/ui/screenings/{_screen(c, planned_date='2026-06-18')}").text
     assert 'class="timeline"' in published and marker not in published
+
+
+def test_history_search_finds_records_whether_typed_in_traditional_or_simplified(web_server):
+    c = web_server.client(key=web_server.new_key("screen"))
+    _screen(c, title="关于调整城区居民生活用水价格的实施方案")
+    _screen(c, title="全縣殯葬設施佈局規劃")  # submitted in Traditional characters
+    page = c.get("/ui/history", params={"q": "調整城區居民生活用水"})
+    assert "关于调整城区居民生活用水价格的实施方案" in page.text and "殯葬" not in page.text
+    page = c.get("/ui/history", params={"q": "殡葬设施"})
+    assert "全縣殯葬設施佈局規劃" in page.text and "用水价格" not in page.text
+
+
+def test_a_review_record_asks_whether_the_matter_is_major_not_whether_one_agrees(web_server):
+    from api.db import screenings
+
+    c = web_server.client(key=web_server.new_key("screen", "feedback"))
+    sid = _screen(c, title="关于进一步做好社区工作的意见")
+    db = web_server.db()
+    try:
+        with db.write() as conn:  # whatever the model said, make it a review record
+            rec = conn.execute(screenings.select().where(screenings.c.id == sid)).mappings().one()
+            conn.execute(screenings.update().where(screenings.c.id == sid).values(
+                verdict="review", answer={**rec["answer"], "verdict": "review"}))
+    finally:
+        db.dispose()
+    page = c.get(f"/ui/screenings/{sid}").text
+    assert "是否属于重大行政决策" in page and "您是否同意" not in page
+    r = c.post(f"/ui/screenings/{sid}/feedback", data={"csrf_token": c.csrf, "agree": "yes", "reviewer": "王某"})
+    assert r.status_code == 422 and "是否属于重大行政决策" in r.text
+    r = c.post(f"/ui/screenings/{sid}/feedback", data={"csrf_token": c.csrf, "agree": "yes", "label": "not_major"})
+    assert r.status_code == 303

@@ -238,7 +238,7 @@
     rows.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE).forEach(function (r) {
       var tr = el("tr", { "class": "row-" + r.verdict, "data-row": r.row });
       tr.appendChild(el("td", { "class": "num" }, r.row));
-      tr.appendChild(el("td", { "class": "opt" }, r.seq));
+      tr.appendChild(el("td", { "class": "opt seq-cell" }, r.seq));
       tr.appendChild(el("td", { "class": "title-cell" }, r.title));
       tr.appendChild(el("td", { "class": "opt" }, r.unit));
       var v = el("td");
@@ -246,9 +246,10 @@
       tr.appendChild(v);
       tr.appendChild(el("td", { "class": "num opt" }, pct(r.probability)));
       var dcell = el("td", { "class": "decision-cell" });
-      var who = r.decided_by ? r.decided_by + " · " + r.decided_at + (r.decision_reason ? " · " + r.decision_reason : "") : "";
+      var who = r.decided_by ? r.decided_by + " · " + r.decided_at + (r.decision_reason ? " · 理由: " + r.decision_reason : "") : "";
       dcell.appendChild(el("span", { "class": "badge decision-" + r.decision, title: who }, r.decision_zh));
-      if (who) dcell.appendChild(el("span", { "class": "who-line opt" }, who));
+      // who and when in the cell (the reason too in the tooltip and in 详情)
+      if (who) dcell.appendChild(el("span", { "class": "who-line opt", title: who }, r.decided_by + " · " + r.decided_at.slice(5)));
       tr.appendChild(dcell);
       tr.appendChild(el("td", { "class": "opt" }, r.category || "—"));
       tr.appendChild(el("td", { "class": "opt" }, r.tier || "—"));
