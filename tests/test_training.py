@@ -71,9 +71,8 @@ def test_thresholds_are_chosen_on_out_of_fold_and_real_dev_and_travel_with_the_m
     choice = card["band_selection"]
     assert {"out_of_fold", "real_dev", "out_of_fold_only_choice"} <= set(choice)
     assert "never fitted a weight" in choice["real_dev_use"] and "never fitted a weight" in card["real_dev"]
-    if choice["targets_met"]:
-        assert choice["out_of_fold"]["recall_major_or_review"] >= 0.97
-        assert choice["real_dev"]["recall_major_or_review"] >= 0.95
+    assert choice["recall_targets_met"]["out_of_fold"] == (choice["out_of_fold"]["recall_major_or_review"] >= 0.97)
+    assert choice["recall_targets_met"]["out_of_fold"]  # reachable on the toy corpus, so imposed
     model = load_default(base / "a", required=True, backend="tfidf")
     assert model.disagreement == (dis["major_below"], dis["exclusion_above"])
 

@@ -21,7 +21,7 @@ from model.screener import Screener
 
 from .corpus import Record
 from .inputs import probabilities
-from .realdev import plot_reliability, real_dev_md, real_dev_report
+from .realdev import calibration_by_level, plot_reliability, real_dev_md, real_dev_report
 
 REPORT_DIR = Path(__file__).resolve().parent / "reports"
 ATTR_PROCEDURE = {"price_utility": "听证", "technical": "专家论证", "stability_risk": "风险评估",
@@ -162,6 +162,8 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
             "combined": verdict_metrics(y_oof, combined_verdicts(pool, p_oof, tuple(model.band),
                                                                  getattr(model, "disagreement", None))),
             "note": "out-of-fold over the training pool, 5 folds grouped by issuer / near-duplicate cluster",
+            "calibration": {k: v for k, v in _calibration(y_oof, np.asarray(p_oof)).items() if k != "bins"},
+            "calibration_by_level": calibration_by_level([r.level for r in pool], y_oof, np.asarray(p_oof)),
         }
     worst = np.argsort(-np.abs(probs - y))[:20]
     report["worst"] = [{"id": test[i].id, "title": test[i].title, "label": test[i].label,
@@ -235,6 +237,10 @@ def _md(report: dict) -> str:
         cv_line = (f"\nCross-validation (out-of-fold, training pool): model alone F1 {cv['model_only']['major_strict']['f1']:.3f}; "
                    f"combined recall (major or review) {cv['combined']['major_flagged']['recall']:.3f}, "
                    f"review rate {cv['combined']['review_rate']:.3f}.\n")
+        if "calibration_by_level" in cv:
+            cv_line += (f"Out-of-fold calibration of P(major): ECE {cv['calibration']['ece']:.3f}; by level "
+                        + ", ".join(f"{k} {v['ece']:.3f} (n={v['n']})" for k, v in cv["calibration_by_level"].items())
+                        + ".\n")
     return f"""# Evaluation report
 
 Fixed test split: {report['test_items']} items ({report['test_major']} major), never used for training or

@@ -174,6 +174,8 @@ def evaluate_real_dev(model, items: list[DevItem], source: str = "") -> dict:
         y = labels(items)
         answer_p = np.array([a.probability for a in answers])
         report["model_version"] = getattr(model, "version", None)
+        card = getattr(model, "card", None) or getattr(model, "spec", None) or {}
+        report["thresholds_chosen_on"] = (card.get("band_selection") or {}).get("chosen_on")
         report["calibration"] = {"model": calibration(y, probs), "answer": calibration(y, answer_p),
                                  "model_by_level": calibration_by_level([r.level for r in items], y, probs)}
         report["review_answers"] = {
@@ -239,13 +241,17 @@ Review answers: {rd['review_answers']['n']}, of which {rd['review_answers']['zer
 | --- | --- | --- | --- | --- | --- |
 {per}
 """
+    chosen = ""
+    if "real_dev" in (rd.get("thresholds_chosen_on") or ""):
+        chosen = ("\nThe review band and the rule-disagreement thresholds were chosen on out-of-fold predictions plus these "
+                  "items (never a weight), so the rules + model row is not an independent estimate here; the test split is.")
     return f"""
 ## Real validation data (real_dev)
 
 {rd['items']} real matters from `{Path(rd['file']).name}` ({rd['major']} major, {rd['hard']} marked hard), never
 trained on. Model {rd.get('model_version', 'none')}. "strict" counts review as not major; "major or review"
 counts it as caught for a person; accuracy and hard-case accuracy count review as wrong. The keyword row is
-the clerk's checklist of training/keywords.py (no review verdict, nothing learned).
+the clerk's checklist of training/keywords.py (no review verdict, nothing learned).{chosen}
 
 {head}
 {chr(10).join(rows)}
