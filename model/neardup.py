@@ -28,7 +28,9 @@ _HANDLING = re.compile("|".join(sorted([
 _DIGITS = re.compile(r"\d+")
 MIN_CORE = 4  # shorter cores ("规划", "方案") say too little to match on
 RATIO = 95.0  # rapidfuzz ratio (0-100) of two cores that differ by a character or two
-MAX_POSTING = 400  # a trigram shared by more rows than this is too common to find candidates by
+MAX_POSTING = 100  # a trigram shared by more cores than this is too common to find candidates by
+MAX_CANDIDATES = 30  # cores compared per row, those sharing most trigrams first
+MAX_MEMBERS = 20  # rows remembered per core (the 21st copy of a matter adds nothing to show)
 
 
 def core(title: str | None) -> str:
@@ -69,15 +71,21 @@ class NearMatch:
 
 class NearDuplicateFinder:
     """Feed rows in order; `see` returns the earlier rows that name nearly the same matter
-    (exact duplicates excluded: DuplicateFinder flags those). Past `max_rows` rows a file is
-    still compared with the rows indexed so far, but new rows are no longer indexed: memory
-    stays bounded on a file of millions of rows."""
+    (exact duplicates excluded: DuplicateFinder flags those). Rows are grouped by core, and
+    candidates are the cores sharing at least half the trigrams of the shorter one, so each
+    row costs a few dictionary look-ups, not a pass over the file. Past `max_cores` distinct
+    cores new ones are still compared but no longer indexed: memory stays bounded."""
 
-    def __init__(self, threshold: float = RATIO, max_rows: int = 200_000) -> None:
+    def __init__(self, threshold: float = RATIO, max_cores: int = 200_000) -> None:
         self.threshold = threshold
-        self.max_rows = max_rows
-        self._rows: list[tuple[int, str, str, str | None, str | None, str | None]] = []
+        self.max_cores = max_cores
+        self._core_ids: dict[str, int] = {}
+        self._cores: list[tuple[str, int]] = []  # (core, number of its trigrams)
+        self._members: list[list[tuple[int, str, str | None, str | None, str | None]]] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
+
+    def _matches(self, cid: int, key: str, score: float) -> list[NearMatch]:
+        return [NearMatch(r, score, t, u, p) for r, k, t, u, p in self._members[cid] if k != key]
 
     def see(self, row: int, title: str | None, unit: str | None = None, planned: str | None = None) -> list[NearMatch]:
         key = duplicate_key(title)
@@ -85,30 +93,36 @@ class NearDuplicateFinder:
         if len(c) < MIN_CORE:
             return []
         grams = _grams(c)
+        out: list[NearMatch] = []
+        same = self._core_ids.get(c)
+        if same is not None:
+            out.extend(self._matches(same, key, 100.0))
         shared: Counter = Counter()
         for g in grams:
-            for i in self._postings.get(g, ()):
-                shared[i] += 1
-        need = max(1, len(grams) // 3)
-        out: list[NearMatch] = []
-        for i, n in shared.items():
-            if n < need:
+            shared.update(self._postings.get(g, ()))
+        # The cores sharing most trigrams only: a row costs at most MAX_CANDIDATES comparisons.
+        for cid, n in shared.most_common(MAX_CANDIDATES):
+            if cid == same:
                 continue
-            r, k2, c2, t2, u2, p2 = self._rows[i]
-            if k2 == key:
+            c2, n2 = self._cores[cid]
+            if n * 2 < min(len(grams), n2):
                 continue
             score = similarity(c, c2)
             if score >= self.threshold:
-                out.append(NearMatch(r, score, t2, u2, p2))
-        if len(self._rows) >= self.max_rows:
-            out.sort(key=lambda m: (-m.score, m.row))
-            return out
-        idx = len(self._rows)
-        self._rows.append((row, key, c, title, unit, planned))
-        for g in grams:
-            posting = self._postings[g]
-            if len(posting) < MAX_POSTING:
-                posting.append(idx)
+                out.extend(self._matches(cid, key, score))
+        member = (row, key, title, unit, planned)
+        if same is not None:
+            if len(self._members[same]) < MAX_MEMBERS:
+                self._members[same].append(member)
+        elif len(self._cores) < self.max_cores:
+            cid = len(self._cores)
+            self._core_ids[c] = cid
+            self._cores.append((c, len(grams)))
+            self._members.append([member])
+            for g in grams:
+                posting = self._postings[g]
+                if len(posting) < MAX_POSTING:
+                    posting.append(cid)
         out.sort(key=lambda m: (-m.score, m.row))
         return out
 
