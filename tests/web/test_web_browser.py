@@ -186,7 +186,7 @@ def test_batch_from_template_to_draft_catalogue(page, web_server, shoot, tmp_pat
 
     upload = _xlsx(tmp_path / "2027年度决策事项建议汇总.xlsx", BATCH_ROWS)
     page.get_by_label("选择表格文件 (.xlsx 或 .csv)").set_input_files(str(upload))
-    page.get_by_label("跳过有错误的行").check()
+    page.get_by_label(re.compile("有错误的行先保留")).check()
     shoot(page, "04-batch")
     polls = []
     page.on("response", lambda r: polls.append(r.url) if r.url.endswith("/status.json") else None)
@@ -213,20 +213,21 @@ def test_batch_from_template_to_draft_catalogue(page, web_server, shoot, tmp_pat
     # The table: the review band first, then error rows, then the rest.
     rows = page.locator("#results-body tr")
     assert page.locator("#row-count").inner_text() == "显示 21 行 (共 21 行)"
-    verdicts = [rows.nth(i).locator(".badge").inner_text() for i in range(rows.count())]
+    verdicts = [rows.nth(i).locator(".badge").first.inner_text() for i in range(rows.count())]
     n_review = job["n_review"]
     assert verdicts[:n_review] == ["待人工研判"] * n_review and verdicts[n_review] == "输入错误"
     # Filter by verdict, then by text.
     page.get_by_label("结论", exact=True).select_option("not_major")
-    shown = [rows.nth(i).locator(".badge").inner_text() for i in range(rows.count())]
+    shown = [rows.nth(i).locator(".badge").first.inner_text() for i in range(rows.count())]
     assert shown and set(shown) == {"不纳入"} and len(shown) == job["n_not_major"]
     page.get_by_label("结论", exact=True).select_option("")
     page.get_by_label("搜索事项或单位").fill("殡葬")
     assert rows.count() == 1 and "全市殡葬设施布局规划" in rows.first.inner_text()
     page.get_by_label("搜索事项或单位").fill("")
-    page.get_by_label("只看重复事项").check()
-    assert rows.count() == 1 and "与第1行重复" in rows.first.inner_text()
-    page.get_by_label("只看重复事项").uncheck()
+    page.get_by_label("只看重复与疑似重复").check()
+    shown = [rows.nth(i).inner_text() for i in range(rows.count())]
+    assert sum("与第1行重复" in t for t in shown) == 1 and all("重复" in t or "近似" in t for t in shown)
+    page.get_by_label("只看重复与疑似重复").uncheck()
     # Sort by row number, both ways (the header is a button: keyboard-operable).
     header = page.locator("th[data-sort=row]")
     header.get_by_role("button").focus()
@@ -271,12 +272,13 @@ def test_batch_from_template_to_draft_catalogue(page, web_server, shoot, tmp_pat
 
 def test_upload_errors_are_listed_with_their_sheet_rows(page, web_server, tmp_path):
     sign_in(page, web_server, "reviewer", "/ui/batch")
-    bad = _xlsx(tmp_path / "bad.xlsx", [(1, "", "市民政局", "", "", ""), (2, "全市殡葬设施布局规划", "", "", "", "2026-02-30")])
+    # (an impossible date no longer stops a row: it is screened with a warning quoting it)
+    bad = _xlsx(tmp_path / "bad.xlsx", [(1, "", "市民政局", "", "", ""), (2, "全市殡葬设施布局规划", "", "", "月球", "2026-02-30")])
     page.get_by_label("选择表格文件 (.xlsx 或 .csv)").set_input_files(str(bad))
     page.get_by_role("button", name="上传并开始筛查").click()
     page.wait_for_load_state()
     alert = page.get_by_role("alert").inner_text()
-    assert "第2行" in alert and "第3行" in alert and "跳过有错误的行" in alert
+    assert "第2行" in alert and "第3行" in alert and "有错误的行先保留" in alert
 
 
 # -- 历史与反馈 ----------------------------------------------------------------------------------------
