@@ -31,8 +31,10 @@ _YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _YM = re.compile(r"(?:(\d{4})\s*[-/.年])?\s*(\d{1,2})\s*月份?(上旬|中旬|下旬|初|中|底|末)?")
 _YM_NUM = re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})")
-_QUARTER = re.compile(r"(?:(\d{4})\s*年(?:度)?)?\s*第?\s*([一二三四1-4])\s*季度?")
-_HALF = re.compile(r"(?:(\d{4})\s*年(?:度)?)?\s*(上|下)半年")
+_QUARTER = re.compile(r"(?:(\d{4})\s*年(?:度)?)?\s*第?\s*([一二三四1-4])\s*季度?(?:末|底)?")
+_HALF = re.compile(r"(?:(\d{4})\s*年(?:度)?)?\s*(上|下)半年(?:末|底)?")
+_MD = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's date serials (1900 system)
 _YEAR_END = re.compile(r"(?:(\d{4})\s*年(?:度)?)?\s*(年底|年末|年终|底|末)")
 _YEAR_IN = re.compile(r"(?:(\d{4})\s*年(?:度)?)?\s*(年内|全年|年度内|本年度|年度|内)")
 _YEAR = re.compile(r"(\d{4})\s*年(?:度)?")
@@ -108,6 +110,11 @@ def read_planned(value, year: int | None = None) -> PlannedDate:
         value = value.date()
     if isinstance(value, dt.date):
         return PlannedDate("date", value.isoformat(), value, None, value, value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 <= value <= 110000 \
+            and float(value).is_integer():
+        # A date cell read as its number (a column formatted as 常规/General): Excel's day serial.
+        day = EXCEL_EPOCH + dt.timedelta(days=int(value))
+        return PlannedDate("date", str(value), day, None, day, day)
     raw = str(value).strip()
     text = raw.translate(_FULL).replace(" ", "").replace("（", "(").replace("）", ")")
     text = re.sub(r"\(.*?\)$", "", text)  # a trailing remark in brackets
@@ -120,6 +127,9 @@ def read_planned(value, year: int | None = None) -> PlannedDate:
         m = rx.fullmatch(text)
         if m:
             return _day(raw, int(m[1]), int(m[2]), int(m[3])) or PlannedDate("unreadable", raw)
+    m = _MD.fullmatch(text)
+    if m:
+        return _day(raw, y0, int(m[1]), int(m[2])) or PlannedDate("unreadable", raw)
     m = _YM.fullmatch(text)
     if m:
         return _month(raw, int(m[1]) if m[1] else y0, int(m[2]), m[3]) or PlannedDate("unreadable", raw)
