@@ -62,6 +62,20 @@ def test_compiled_precedents_are_sklearn_precedents(model, corpus_texts):
         assert sorted((s["score"], s["title"]) for s in f.similar) == sorted((s["score"], s["title"]) for s in r.similar)
 
 
+def test_one_matter_at_a_time_gives_the_batch_answers(model, corpus_texts):
+    """Single matters take a path of their own (no sparse matrix); it agrees with the batch."""
+    texts = corpus_texts[::40]
+    units = ["市水务局", "临江镇人民政府", None]
+    metas = [{"unit": units[i % 3], "level": "county", "profile": "zhejiang"} for i in range(len(texts))]
+    batch = model.predict(texts, k_similar=3, meta=metas)
+    for text, meta, b in zip(texts, metas, batch):
+        one = model.predict([text], k_similar=3, meta=[meta])[0]
+        assert abs(one.probability - b.probability) < 1e-12
+        assert one.terms == b.terms
+        assert max((abs(one.attributes[k] - b.attributes[k]) for k in b.attributes), default=0) < 1e-12
+        assert [s["score"] for s in one.similar] == [s["score"] for s in b.similar]
+
+
 def test_precedents_are_computed_only_when_asked_for(model):
     pred = model.predict(["城区居民生活用水价格调整方案"], k_similar=0)[0]
     assert pred.similar == []

@@ -55,15 +55,14 @@ class TfidfModel:
         its meta fields (unit, level, profile) where the model reads them; precedents only
         when `k_similar` asks for them."""
         c = self.compiled
-        metas = meta if meta is not None else [None] * len(texts)
-        out = []
-        for item, m in zip(texts, metas):
-            idx, data = c.row(item, m)
-            p, attrs, contrib = c.scores(idx, data)
-            out.append(Prediction(probability=p, attributes=attrs,
-                                  terms=c.terms(idx, contrib, p),
-                                  similar=c.similar(idx, data, k_similar) if k_similar else []))
-        return out
+        if len(texts) != 1:  # a batch: each step once for all of it
+            return [Prediction(probability=p, attributes=attrs, terms=terms, similar=similar)
+                    for p, attrs, terms, similar in c.predict_batch(texts, meta, k_similar)]
+        # one matter (the API's usual call): a few small array operations, no sparse matrix
+        idx, data = c.row(texts[0], meta[0] if meta is not None else None)
+        p, attrs, contrib = c.scores(idx, data)
+        return [Prediction(probability=p, attributes=attrs, terms=c.terms(idx, contrib, p),
+                           similar=c.similar(idx, data, k_similar) if k_similar else [])]
 
     def predict_sklearn(self, texts: list[str], k_similar: int = 3,
                         meta: list[dict | None] | None = None) -> list[Prediction]:

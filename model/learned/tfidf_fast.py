@@ -183,6 +183,125 @@ class CompiledTfidf:
             return parts_i[0], parts_d[0]
         return np.concatenate(parts_i), np.concatenate(parts_d)
 
+    def _block_entries(self, block: _Block, items: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, values) of one block over a batch, sorted by row then column: the
+        same arithmetic as `_Block.vector`, once per batch instead of once per row."""
+        get = block.vocab.get
+        cols: list[int] = []
+        lengths = []
+        for item in items:
+            if isinstance(item, str):
+                text = item if block.field is None else ""
+            else:
+                text = item.get(block.field or "text") or ""
+            js = [j for j in map(get, block.analyse(text)) if j is not None]
+            cols += js
+            lengths.append(len(js))
+        if not cols:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        keys = np.repeat(np.arange(len(items), dtype=np.int64), lengths) * self.n_features + np.array(cols, np.int64)
+        keys, counts = np.unique(keys, return_counts=True)
+        rows, cols_a = np.divmod(keys, self.n_features)
+        data = counts.astype(np.float64)
+        if block.binary:
+            data[:] = 1.0
+        if block.sublinear:
+            np.log(data, data)
+            data += 1.0
+        data *= block.idf[cols_a]
+        if block.norm is not None:
+            mass = data * data if block.norm == "l2" else np.abs(data)
+            norms = np.bincount(rows, weights=mass, minlength=len(items))
+            if block.norm == "l2":
+                norms = np.sqrt(norms)
+            norms[norms == 0] = 1.0
+            data /= norms[rows]
+        return rows, cols_a, data
+
+    def rows(self, items: Sequence, metas: Sequence | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The batch as CSR arrays (indptr, column indices, values), rows as `row` gives them."""
+        n = len(items)
+        parts = [self._block_entries(b, items) for b in self.blocks]
+        if self.meta is not None:
+            r_meta, c_meta = [], []
+            for i, m in enumerate(metas if metas is not None else [None] * n):
+                for j in map(self.meta_vocab.get, self._meta_tokens(m)):
+                    if j is not None:
+                        r_meta.append(i)
+                        c_meta.append(j)
+            counts = Counter(zip(r_meta, c_meta))
+            pairs = sorted(counts)
+            parts.append((np.array([r for r, _ in pairs], np.int64), np.array([c for _, c in pairs], np.int64),
+                          np.array([counts[rc] * self.meta_weight for rc in pairs], np.float64)))
+        rows = np.concatenate([p[0] for p in parts])
+        cols = np.concatenate([p[1] for p in parts])
+        data = np.concatenate([p[2] for p in parts])
+        order = np.lexsort((cols, rows))
+        rows, cols, data = rows[order], cols[order], data[order]
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        return indptr, cols, data
+
+    def predict_batch(self, items: Sequence, metas: Sequence | None = None, k: int = 0
+                      ) -> list[tuple[float, dict[str, float], list[tuple[str, float]], list[dict]]]:
+        """(P(major), attributes, terms, precedents) per item, computed for the batch at once."""
+        from scipy import sparse
+
+        n = len(items)
+        if not n:
+            return []
+        indptr, cols, data = self.rows(items, metas)
+        X = sparse.csr_matrix((data, cols, indptr), shape=(n, self.n_features))
+        Z = np.asarray(X @ self.weights)
+        m, h = self.n_members, len(self.attribute_names)
+        f = Z[:, :m] + self.major_intercept
+        probs = np.mean(1.0 / (1.0 + np.exp(self.cal_a * f + self.cal_b)), axis=1)
+        attrs = 1.0 / (1.0 + np.exp(-(Z[:, m:m + h] + self.head_intercept)))
+        contributions = data * self.weights[cols, -1]
+        similar = self._similar_batch(indptr, cols, data, k) if k else [[] for _ in range(n)]
+        out = []
+        for i in range(n):
+            s, e = indptr[i], indptr[i + 1]
+            p = float(probs[i])
+            out.append((p, dict(zip(self.attribute_names, attrs[i].tolist())),
+                        self.terms(cols[s:e], contributions[s:e], p), similar[i]))
+        return out
+
+    def _similar_batch(self, indptr: np.ndarray, cols: np.ndarray, data: np.ndarray, k: int) -> list[list[dict]]:
+        n = len(indptr) - 1
+        if self.by_feature is None:
+            return [[] for _ in range(n)]
+        f_indptr, docs, weights = self.by_feature
+        n_docs = len(self.precedent_items)
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        keep = cols < len(f_indptr) - 1  # the precedents know the text columns only (not meta)
+        rows, cols, data = rows[keep], cols[keep], data[keep]
+        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
+        norms[norms == 0] = 1.0
+        q = data / norms[rows]
+        dense_rows = self.dense_row[cols]
+        in_dense = dense_rows >= 0
+        Q = np.zeros((n, self.dense.shape[0]))
+        Q[rows[in_dense], dense_rows[in_dense]] = q[in_dense]
+        sims = Q @ self.dense
+        r_rest, c_rest, q_rest = rows[~in_dense], cols[~in_dense], q[~in_dense]
+        starts = f_indptr[c_rest]
+        lengths = f_indptr[c_rest + 1] - starts
+        total = int(lengths.sum())
+        if total:
+            pos = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+            sims += np.bincount(np.repeat(r_rest, lengths) * n_docs + docs[pos],
+                                weights=weights[pos] * np.repeat(q_rest, lengths),
+                                minlength=n * n_docs).reshape(n, n_docs)
+        k = min(k, n_docs)
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out = []
+        for i in range(n):
+            cand = top[i][np.lexsort((top[i], -sims[i, top[i]]))]
+            out.append([{**self.precedent_items[j], "score": round(float(sims[i, j]), 4)}
+                        for j in cand.tolist() if sims[i, j] >= self.precedent_min_score])
+        return out
+
     def scores(self, idx: np.ndarray, data: np.ndarray) -> tuple[float, dict[str, float], np.ndarray]:
         """(P(major), {attribute: probability}, per-feature contributions to the major score)."""
         z = data @ self.weights[idx] if len(idx) else np.zeros(self.weights.shape[1])
