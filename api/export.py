@@ -155,7 +155,7 @@ def build_result_xlsx(job: dict, records: Iterable[dict], decisions: dict[int, d
         verdicts[a["verdict"]] += 1
         if a["verdict"] != "not_major":
             categories[CATEGORY_ZH.get(a.get("category") or "", "未分类")] += 1
-            tiers[a.get("tier") or "未分级"] += 1
+            tiers[LEVEL_ZH.get(a.get("tier") or "", "未分级")] += 1
             for p in a.get("procedures", []):
                 if p.get("required"):
                     procs[p["name"]] += 1

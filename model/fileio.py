@@ -16,7 +16,7 @@ from typing import Self
 from .errors import ScreenInputError
 from .neardup import describe
 from .sheets import SheetError, field_for, iter_csv, iter_xlsx, open_table
-from .vocab import CATEGORY_ZH, VERDICT_ZH, safe_cell
+from .vocab import CATEGORY_ZH, LEVEL_ZH, VERDICT_ZH, safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
 _BLOCK = 1 << 20
@@ -127,7 +127,7 @@ def flatten(answer: dict, row: dict | None = None) -> dict:
         "决策事项名称": (row or {}).get("title"),
         "承办单位": (row or {}).get("unit"),
         "决策类别": CATEGORY_ZH.get(answer.get("category") or "", ""),
-        "分级": answer.get("tier") or "",
+        "分级": LEVEL_ZH.get(answer.get("tier") or "", answer.get("tier") or ""),  # a label, like 决策类别
         "是否纳入": verdict_zh,
         "需履行程序": "、".join(required),
         "依据": "; ".join(r.get("basis") for r in answer.get("reasons", []) if r.get("basis")) or "",

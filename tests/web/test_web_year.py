@@ -209,6 +209,16 @@ def test_the_compilers_year_from_upload_to_the_evaluation_list(page, second_brow
         c.text for t in doc.tables for r in t.rows for c in r.cells)
     assert all(t in doc_text for t in adopted_titles)
 
+    # the draft catalogue (every row) carries the decisions, in Chinese only
+    with page.expect_download() as dl:
+        page.locator("#download-xlsx").click()
+    wb = load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()))
+    draft = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value)
+    assert "计划决策日期" in draft and "事项说明" in draft and "采纳" in draft
+    code = re.search(r"\b(province|city|county|town|department|internal_management|routine|not_major|review)\b",
+                     draft)
+    assert not code, draft[max(0, code.start() - 200):code.end() + 100]
+
     # -- the tracking board: ticks in one browser, seen in another ---------------------------------
     page.goto(f"{job_url}/board")
     item = page.locator("article.board-item").first
