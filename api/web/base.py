@@ -121,7 +121,7 @@ def static_url(name: str) -> str:
 
 
 def _pct(value) -> str:
-    return "" if value is None else f"{float(value) * 100:.1f}%"
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
 
 
 templates.env.globals["static_url"] = static_url

@@ -315,3 +315,18 @@ def test_one_matters_opinion_prints_on_at_most_two_pages_and_downloads_as_docx(p
     body = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
         c.text for t in doc.tables for r in t.rows for c in r.cells)
     assert "研判意见书" in body and "城关镇城区居民生活用水价格" in body and "研判结论" in body
+
+
+def test_swagger_and_redoc_render_offline_from_the_services_own_files(page, web_server):
+    """The docs pages load nothing from another host (a request to one is refused here and would
+    fail the test) and still draw the API."""
+    outside = []
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url),
+                                                                       route.abort()))
+    sign_in(page, web_server, "reviewer", "/ui/docs")
+    page.locator(".swagger-ui .info .title").wait_for(state="visible", timeout=20_000)
+    assert "decision-screen API" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/screen").count() >= 1
+    page.goto(f"{web_server.base}/ui/redoc")
+    page.get_by_text("decision-screen API").first.wait_for(state="visible", timeout=20_000)
+    assert outside == []
