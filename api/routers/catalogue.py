@@ -56,7 +56,7 @@ async def list_rows(request: Request, job_id: str = JobId,
 
 
 @router.get(
-    "/jobs/{job_id}/rows/{row}", operation_id="getJobRow", summary="任务中的一行 / one row of a job",
+    "/jobs/{job_id}/rows/{row}", operation_id="getJobRow", summary="任务中的一行及其审核决策 / one row of a job with its decision",
     responses={**ERR_AUTH, **ERR_NOT_FOUND},
 )
 async def get_row(request: Request, job_id: str = JobId, row: int = RowNo,

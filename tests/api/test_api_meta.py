@@ -3,7 +3,10 @@ import re
 
 OPERATION_IDS = {"screenMatter", "screenBatch", "getScreening", "createJob", "getJob", "getJobResult",
                  "getJobTemplate", "createFeedback", "listProfiles", "getProfile", "getModel", "healthz", "readyz",
-                 "metrics"}
+                 "metrics",
+                 # the catalogue year (issue 12)
+                 "listJobRows", "getJobRow", "patchJobRow", "getNearDuplicates", "getCatalogue", "adjustCatalogue",
+                 "getTrackingBoard", "tickProcedure", "getTrackingCalendar", "getEvaluationList"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
