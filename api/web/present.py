@@ -137,6 +137,14 @@ def word_boundaries(text: str) -> set[int]:
     return out
 
 
+_MAGNITUDE = "十百千万亿"
+
+
+def _cuts_number(text: str, start: int) -> bool:
+    """A phrase starting at the magnitude of a number (万户 of 12万户) would cut the number 12万."""
+    return start > 0 and text[start - 1].isdigit() and text[start] in _MAGNITUDE
+
+
 def highlight(text: str, reasons: list[dict], terms: list[tuple[str, float]]) -> list[Segment]:
     n = len(text)
     bounds = word_boundaries(text) if terms else set()
@@ -157,7 +165,8 @@ def highlight(text: str, reasons: list[dict], terms: list[tuple[str, float]]) ->
         start = text.find(term)
         while start >= 0:
             end = start + len(term)
-            if start in bounds and end in bounds and all(model[i] is None for i in range(start, end)):
+            if (start in bounds and end in bounds and not _cuts_number(text, start)
+                    and all(model[i] is None for i in range(start, end))):
                 for i in range(start, end):
                     model[i] = (way, weight, term)
             start = text.find(term, end)
@@ -336,6 +345,10 @@ def answer_view(answer: dict, matter: dict, screener, today: dt.date | None = No
                         key=lambda kv: -kv[1])
     procedures = answer.get("procedures") or []
     planned = _date(matter.get("planned_date"))
+    segments = highlight(text, reasons, terms)
+    # The chips list only the phrases marked in the text: whole words, never a fragment.
+    marked = {seg.term for seg in segments if seg.term}
+    shown_terms = [(t, w) for t, w in terms if t in marked]
     return {
         "verdict": answer["verdict"], "verdict_zh": VERDICT_ZH[answer["verdict"]],
         "verdict_long": VERDICT_LONG[answer["verdict"]],
@@ -347,7 +360,7 @@ def answer_view(answer: dict, matter: dict, screener, today: dt.date | None = No
         "exclusion": exclusion,
         "reasons": reasons, "rules": [r for r in reasons if r["is_rule"]],
         "other_reasons": [r for r in reasons if not r["is_rule"]],
-        "segments": highlight(text, reasons, terms), "terms": terms, "terms_note": terms_note,
+        "segments": segments, "terms": shown_terms, "terms_note": terms_note,
         "numbers": numbers_view(answer.get("numbers") or {}),
         "attributes": attributes, "procedures": procedures_view(procedures),
         "n_required": sum(1 for p in procedures if p.get("required")),

