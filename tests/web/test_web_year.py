@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import httpx
-from web_helpers import sign_in
+from web_helpers import sign_in, unlabelled
 
 # Matters a county's departments put forward in a year: (title pattern, unit). {p} is a place,
 # {y} the year; every title is a kind of matter such files carry, none copied from one.
@@ -131,6 +131,7 @@ def test_the_compilers_year_from_upload_to_the_evaluation_list(page, second_brow
     page.locator("#review-queue").click()
     page.wait_for_url(re.compile(r"/rows/\d+$"))
     assert "待研判队列第" in page.locator(".queue-nav").inner_text()
+    assert unlabelled(page) == []
     snap(page, "year-02-review-row")
     decided = []
     for _ in range(3):  # review rows first, then rows to fix: adopt what can be adopted
@@ -221,6 +222,7 @@ def test_the_compilers_year_from_upload_to_the_evaluation_list(page, second_brow
 
     # -- the tracking board: ticks in one browser, seen in another ---------------------------------
     page.goto(f"{job_url}/board")
+    assert unlabelled(page) == []
     item = page.locator("article.board-item").first
     item_row = item.get_attribute("id").split("-")[1]
     button = item.locator("button[aria-pressed=false]").first
