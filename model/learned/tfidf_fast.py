@@ -156,6 +156,7 @@ class CompiledTfidf:
         self.dense_row = np.full(len(df), -1, np.int64)
         self.dense_row[dense] = np.arange(len(dense))
         self.dense = np.ascontiguousarray(matrix[:, dense].T.toarray())  # [dense features, precedents]
+        self.by_feature_csr = matrix.T.tocsr()  # [features, precedents], for a batch's sparse product
         import inspect
 
         default = inspect.signature(type(precedents).query).parameters.get("min_score")
@@ -271,10 +272,11 @@ class CompiledTfidf:
         n = len(indptr) - 1
         if self.by_feature is None:
             return [[] for _ in range(n)]
-        f_indptr, docs, weights = self.by_feature
-        n_docs = len(self.precedent_items)
+        from scipy import sparse
+
+        n_features = self.by_feature_csr.shape[0]
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-        keep = cols < len(f_indptr) - 1  # the precedents know the text columns only (not meta)
+        keep = cols < n_features  # the precedents know the text columns only (not meta)
         rows, cols, data = rows[keep], cols[keep], data[keep]
         norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
         norms[norms == 0] = 1.0
@@ -283,23 +285,19 @@ class CompiledTfidf:
         in_dense = dense_rows >= 0
         Q = np.zeros((n, self.dense.shape[0]))
         Q[rows[in_dense], dense_rows[in_dense]] = q[in_dense]
-        sims = Q @ self.dense
-        r_rest, c_rest, q_rest = rows[~in_dense], cols[~in_dense], q[~in_dense]
-        starts = f_indptr[c_rest]
-        lengths = f_indptr[c_rest + 1] - starts
-        total = int(lengths.sum())
-        if total:
-            pos = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-            sims += np.bincount(np.repeat(r_rest, lengths) * n_docs + docs[pos],
-                                weights=weights[pos] * np.repeat(q_rest, lengths),
-                                minlength=n * n_docs).reshape(n, n_docs)
-        k = min(k, n_docs)
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        out = []
-        for i in range(n):
-            cand = top[i][np.lexsort((top[i], -sims[i, top[i]]))]
-            out.append([{**self.precedent_items[j], "score": round(float(sims[i, j]), 4)}
-                        for j in cand.tolist() if sims[i, j] >= self.precedent_min_score])
+        rest = ~in_dense
+        Q_rest = sparse.csr_matrix((q[rest], (rows[rest], cols[rest])), shape=(n, n_features))
+        sims = Q @ self.dense + (Q_rest @ self.by_feature_csr).toarray()
+        # Rank only what can be shown (at or above the minimum score): by row, score, corpus order.
+        r, j = np.nonzero(sims >= self.precedent_min_score)
+        score = sims[r, j]
+        order = np.lexsort((j, -score, r))
+        r, j, score = r[order], j[order], score[order]
+        first = np.searchsorted(r, np.arange(n))
+        shown = (np.arange(len(r)) - first[r]) < k
+        out: list[list[dict]] = [[] for _ in range(n)]
+        for i, jj, sc in zip(r[shown].tolist(), j[shown].tolist(), score[shown].tolist()):
+            out[i].append({**self.precedent_items[jj], "score": round(sc, 4)})
         return out
 
     def scores(self, idx: np.ndarray, data: np.ndarray) -> tuple[float, dict[str, float], np.ndarray]:
@@ -358,8 +356,8 @@ class CompiledTfidf:
             pos = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
             sims = sims + np.bincount(docs[pos], weights=weights[pos] * np.repeat(q_rest, lengths),
                                       minlength=len(self.precedent_items))
-        k = min(k, len(sims))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [{**self.precedent_items[i], "score": round(float(sims[i]), 4)}
-                for i in top.tolist() if sims[i] >= self.precedent_min_score]
+        # Only precedents at or above the minimum score are shown: rank those alone (by score,
+        # then corpus order), not every precedent.
+        cand = np.flatnonzero(sims >= self.precedent_min_score)
+        top = cand[np.lexsort((cand, -sims[cand]))[:k]]
+        return [{**self.precedent_items[i], "score": round(float(sims[i]), 4)} for i in top.tolist()]
