@@ -288,3 +288,72 @@ def test_a_review_record_asks_whether_the_matter_is_major_not_whether_one_agrees
     assert r.status_code == 422 and "是否属于重大行政决策" in r.text
     r = c.post(f"/ui/screenings/{sid}/feedback", data={"csrf_token": c.csrf, "agree": "yes", "label": "not_major"})
     assert r.status_code == 303
+
+
+def _finished_job(c, rows) -> str:
+    import time
+
+    body = "序号,决策事项名称,承办单位,计划决策日期\n" + "".join(f"{i},{t},{u},{d}\n" for i, (t, u, d) in
+                                                                 enumerate(rows, start=1))
+    r = c.post("/ui/batch", data={"csrf_token": c.csrf}, files={"file": ("建议表.csv", body.encode("utf-8"))})
+    assert r.status_code == 303, r.text[:1000]
+    job = r.headers["location"].rsplit("/", 1)[1]
+    for _ in range(300):
+        if c.get(f"/ui/batch/{job}/status.json").json()["status"] == "done":
+            return job
+        time.sleep(0.1)
+    raise AssertionError("the job did not finish")
+
+
+def test_row_decisions_ticks_and_adjustments_need_the_token_and_stay_with_the_jobs_owner(web_server):
+    from api.db import procedure_ticks, row_decisions
+
+    c = web_server.client("reviewer")
+    job = _finished_job(c, [(WATER, "县发展和改革局", "2027年第二季度"), ("全县殡葬设施布局规划", "县民政局", "下半年")])
+    # forged: no token, nothing written
+    assert c.post(f"/ui/batch/{job}/rows/1/decision", data={"decision": "adopt"}).status_code == 403
+    assert _count(web_server, row_decisions, row_decisions.c.job_id == job) == 0
+    r = c.post(f"/ui/batch/{job}/rows/1/decision", data={"csrf_token": c.csrf, "decision": "adopt", "reason": "民生"})
+    assert r.status_code == 303
+    r = c.post(f"/ui/batch/{job}/rows/2/decision.json", data={"csrf_token": c.csrf, "decision": "pending"})
+    assert r.status_code == 200 and r.json()["decision_zh"] == "待定" and r.json()["decided_by"] == "法制科 审核员"
+    rows = c.get(f"/ui/batch/{job}/rows.json").json()
+    assert [r["decision"] for r in rows["rows"]] == ["adopt", "pending"]
+    assert {d["key"]: d["count"] for d in rows["summary"]["decisions"]}["adopt"] == 1
+
+    board = c.get(f"/ui/batch/{job}/board").text
+    assert WATER in board and "全县殡葬设施布局规划" not in board  # only adopted rows are in the catalogue
+    assert c.post(f"/ui/batch/{job}/board/tick", data={"row": "1", "procedure": "听证"}).status_code == 403
+    r = c.post(f"/ui/batch/{job}/board/tick", data={"csrf_token": c.csrf, "row": "1", "procedure": "听证"})
+    assert r.status_code == 303
+    assert _count(web_server, procedure_ticks, procedure_ticks.c.job_id == job) == 1
+    r = c.post(f"/ui/batch/{job}/board/adjust", data={"csrf_token": c.csrf, "action": "withdraw", "row": "1",
+                                                      "reason": ""})
+    assert r.status_code == 422 and "理由" in r.text
+    r = c.get(f"/ui/batch/{job}/catalogue.xlsx")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert c.get(f"/ui/batch/{job}/board.ics").text.startswith("BEGIN:VCALENDAR")
+
+    other = web_server.client("other")  # another unit's key sees none of it
+    for path in (f"/ui/batch/{job}/rows/1", f"/ui/batch/{job}/board", f"/ui/batch/{job}/catalogue.xlsx",
+                 f"/ui/batch/{job}/board.ics"):
+        assert other.get(path).status_code == 404, path
+    r = other.post(f"/ui/batch/{job}/board/tick", data={"csrf_token": other.csrf, "row": "1", "procedure": "公众参与"})
+    assert r.status_code == 404
+    assert _count(web_server, procedure_ticks, procedure_ticks.c.job_id == job) == 1
+
+
+def test_an_opinion_is_a_page_for_printing_and_a_docx_for_the_records_owner_only(web_server):
+    from docx import Document
+
+    c = web_server.client(key=web_server.new_key("screen"))
+    sid = _screen(c, title=WATER, description="涉及约3万户居民, 2027-2029年分步实施。")
+    page = c.get(f"/ui/screenings/{sid}/opinion")
+    assert page.status_code == 200 and "重大行政决策事项研判意见书" in page.text and "2,027" not in page.text
+    r = c.get(f"/ui/screenings/{sid}/opinion.docx")
+    assert r.status_code == 200
+    text = "\n".join(p.text for p in Document(io.BytesIO(r.content)).paragraphs)
+    assert "研判意见书" in text and "须履行的法定程序" in text
+    other = web_server.client("other")
+    assert other.get(f"/ui/screenings/{sid}/opinion").status_code == 404
+    assert other.get(f"/ui/screenings/{sid}/opinion.docx").status_code == 404
