@@ -1,7 +1,8 @@
 """The whole benchmark of issue 13 in one invocation, with the ratios to the framework's floor.
 
   * HTTP: the bare-FastAPI floor (bench/floor_app.py: validates the same MatterIn body, answers a
-    constant) and the service (`decision-screen serve`), each served the same way (uvicorn, the
+    constant), the service's HTTP path alone (bench/stub_service.py: the service with a screener
+    that answers at once) and the service (`decision-screen serve`), each served the same way (uvicorn, the
     same workers and HTTP protocol), loaded by the same generator (wrk with a Lua script for the
     POST body; an asyncio client only when wrk is missing) at 1, 10 and 100 concurrent clients:
     requests/s, p50, p99, errors, and service/floor ratios;
@@ -140,7 +141,7 @@ def http_part(args, tmp: Path) -> dict:
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
     out: dict = {"client": client, "workers": args.workers, "seconds": args.seconds, "levels": {}}
-    for target in ("floor", "service"):
+    for target in args.http_targets:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         var = tmp / f"http-{target}"
@@ -149,12 +150,17 @@ def http_part(args, tmp: Path) -> dict:
         if target == "floor":
             proc = Proc([sys.executable, str(ROOT / "bench" / "floor_app.py"), "--port", str(port),
                          "--workers", str(args.workers)], env, var / "server.log")
+        elif target == "service_path":  # the service's HTTP path with a screener that answers at once
+            env["DECISION_SCREEN_JOB_WORKER"] = "0"
+            proc = Proc([sys.executable, str(ROOT / "bench" / "floor_app.py"), "--port", str(port),
+                         "--workers", str(args.workers), "--app", "bench.stub_service:create", "--factory"],
+                        env, var / "server.log")
         else:
             proc = Proc([sys.executable, "-m", "decision_screen", "serve", "--host", "127.0.0.1", "--port", str(port),
                          "--workers", str(args.workers), "--log-level", "warning"], env, var / "server.log")
         try:
             cold = proc.ready_http(base)
-            key = key_for(env, var) if target == "service" else "none"
+            key = key_for(env, var) if target != "floor" else "none"
             for i in range(20 * args.workers):  # warm every worker process
                 httpx.post(f"{base}/api/v1/screen", json={"title": TITLES[i % len(TITLES)]},
                            headers={"X-API-Key": key}, timeout=30).raise_for_status()
@@ -170,7 +176,15 @@ def http_part(args, tmp: Path) -> dict:
         finally:
             proc.stop()
         out[target] = res
+    if "floor" not in out or "service" not in out:
+        return out
+    path = {r["concurrency"]: r for r in (out.get("service_path") or {}).get("levels", [])}
     for f, s in zip(out["floor"]["levels"], out["service"]["levels"]):
+        p = path.get(f["concurrency"])
+        if p:  # the service's HTTP path alone, against the floor
+            out.setdefault("path_levels", {})[str(f["concurrency"])] = {
+                "path_rps": p["rps"], "rps_ratio": round(p["rps"] / f["rps"], 3), "path_p99_ms": p["p99_ms"],
+                "p99_ratio": round(p["p99_ms"] / f["p99_ms"], 3) if f["p99_ms"] else None}
         out["levels"][str(f["concurrency"])] = {
             "floor_rps": f["rps"], "service_rps": s["rps"], "rps_ratio": round(s["rps"] / f["rps"], 3),
             "floor_p99_ms": f["p99_ms"], "service_p99_ms": s["p99_ms"],
@@ -344,6 +358,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 100])
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes, floor and service alike")
     ap.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    ap.add_argument("--http-targets", nargs="+", default=["floor", "service_path", "service"],
+                    choices=["floor", "service_path", "service"],
+                    help="service_path: the service with a screener that answers at once (bench/stub_service.py)")
     ap.add_argument("--file-rows", type=int, nargs="+", default=[10_000, 1_000_000])
     ap.add_argument("--file-workers", type=int, default=None, help="file mode --workers (default: its own)")
     ap.add_argument("--skip-million", action="store_true", help="leave out the 1,000,000-row file")
@@ -392,7 +409,7 @@ def check_targets(r: dict) -> dict:
     if "cold_start" in r:
         t["cold_start_under_1.5s"] = r["cold_start"]["best_s"] < TARGETS["cold_start_s"]
     peaks = []
-    for part in ("floor", "service"):
+    for part in ("floor", "service_path", "service"):
         peaks += list(((r.get("http") or {}).get(part) or {}).get("peak_mb", {}).values())
     for v in ((r.get("jobs") or {}).get("peak_mb") or {}).values():
         peaks += list(v["api"].values()) + [m for w in v["workers"] for m in w.values()]

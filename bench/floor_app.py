@@ -39,6 +39,8 @@ if __name__ == "__main__":  # served the way `decision-screen serve` serves the 
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--app", default="bench.floor_app:app", help="what to serve (module:attribute)")
+    ap.add_argument("--factory", action="store_true", help="the attribute is a factory (uvicorn's --factory)")
     a = ap.parse_args()
-    uvicorn.run("bench.floor_app:app", host="127.0.0.1", port=a.port, workers=a.workers, log_level="warning",
+    uvicorn.run(a.app, factory=a.factory, host="127.0.0.1", port=a.port, workers=a.workers, log_level="warning",
                 access_log=False, timeout_graceful_shutdown=15, http=PROTOCOL)

@@ -31,7 +31,7 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from model.errors import ScreenInputError
 
 from .. import metrics
-from ..db import Database, job_chunks, job_rows, jobs, screenings, utcnow
+from ..db import Database, RawJSON, job_chunks, job_rows, jobs, screenings, utcnow
 from ..services.ids import new_id
 
 log = logging.getLogger("decision_screen.jobs")
@@ -357,7 +357,7 @@ class JobWorker:
                                        "message_en": "this row could not be screened", "field": None}
                 counts["error"] += 1
             else:
-                rec["answer"] = res.model_dump(mode="json")
+                rec["answer"] = RawJSON(res.model_dump_json())  # serialised once, in pydantic's core
                 rec["verdict"] = res.verdict
                 counts[res.verdict] += 1
                 metrics.SCREENINGS.labels("job", res.verdict).inc()
