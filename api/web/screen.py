@@ -59,7 +59,7 @@ def _record_context(request: Request, key: KeyInfo, rec: dict) -> dict:
         "matter": matter, "matter_facts": matter_facts(matter, ctx_of(request).screener),
         "view": answer_view(rec["answer"], matter, ctx_of(request).screener) if rec["answer"] else None,
         "feedback": _feedback_of(request, rec["id"]),
-        "can_feedback": key.allows("feedback"), "can_screen": key.allows("screen"),
+        "can_feedback": key.allows("feedback"), "can_screen": key.allows("screen"), "can_jobs": key.allows("jobs"),
         "category_choices": CATEGORY_CHOICES, "exclusion_choices": EXCLUSION_CHOICES,
     }
 
