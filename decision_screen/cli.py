@@ -88,6 +88,8 @@ def screen(
                                           help="file mode: processes to screen with (default: the machine's cores)"),
     year: Optional[int] = typer.Option(None, "--year", min=1900, max=2200,
                                        help="目录年度: “二季度”“下半年”等未写年份的计划时间属于该年 (默认今年)"),
+    near_duplicates: bool = typer.Option(True, "--near-duplicates/--no-near-duplicates",
+                                         help="file mode: flag near-duplicate titles (近似重复)"),
 ) -> None:
     """Screen one matter, or a whole file with --input/--output."""
     try:
@@ -97,7 +99,7 @@ def screen(
                                        "file mode needs both --input and --output")
             if title:
                 raise ScreenInputError("title_and_file", "不能同时给出标题和 --input", "give a title or --input, not both")
-            _screen_file(input, output, profile, rules_only, workers, year)
+            _screen_file(input, output, profile, rules_only, workers, year, near_duplicates)
             return
         if title is None:
             raise ScreenInputError("title_required", "标题不能为空", "title is required and must not be blank", "title")
@@ -116,7 +118,7 @@ def screen(
 
 
 def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, workers: int | None,
-                 year: int | None = None) -> None:
+                 year: int | None = None, near_duplicates: bool = True) -> None:
     from model.filemode import screen_file
 
     # No refresh thread: the worker processes are forked while the bar is shown.
@@ -130,7 +132,8 @@ def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, wo
             progress.advance(task, k)
             progress.refresh()
 
-        summary = screen_file(src, dst, profile, rules_only, workers, on_rows=advance, year=year)
+        summary = screen_file(src, dst, profile, rules_only, workers, on_rows=advance, year=year,
+                              near_duplicates=near_duplicates)
     counts, bad_total = summary.counts, summary.counts["error"]
     for line in summary.errors:
         err.print(f"[red]行错误 row error:[/red] {escape(line)}", highlight=False)

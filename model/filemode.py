@@ -23,7 +23,7 @@ from pathlib import Path
 from .dates import read_planned, tolerant_row
 from .errors import ScreenInputError
 from .fileio import Writer, flatten, read_rows, suffix_of
-from .neardup import NearDuplicateFinder, as_dict, describe
+from .neardup import NearDuplicateFinder, as_dict, core_of_key, describe
 from .vocab import duplicate_key
 
 CHUNK = 256  # rows per task: large enough to amortise the hand-over, small enough to stream
@@ -105,8 +105,15 @@ def _screen_chunk(chunk: list[tuple[int, dict]], as_json: bool) -> list[tuple]:
         else:
             answer = result.model_dump(mode="json")
             out.append((n, answer["verdict"], json.dumps(answer, ensure_ascii=False) if as_json
-                        else flatten(answer, row), None, (row.get("title"), row.get("unit"), _planned(row))))
+                        else flatten(answer, row), None, _seen(row)))
     return out
+
+
+def _seen(row: dict) -> tuple:
+    """What the parent needs to find duplicates, computed here in the worker: (title, unit,
+    planned, duplicate key, near-duplicate core)."""
+    key = duplicate_key(row.get("title"))
+    return row.get("title"), row.get("unit"), _planned(row), key, core_of_key(key)
 
 
 def _planned(row: dict) -> str | None:
@@ -179,8 +186,8 @@ class _Duplicates:
     def __init__(self) -> None:
         self._first: dict[int, int] = {}
 
-    def see(self, n: int, title) -> int | None:
-        key = duplicate_key(title)
+    def see(self, n: int, title, key: str | None = None) -> int | None:
+        key = duplicate_key(title) if key is None else key
         if not key:
             return None
         h = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
@@ -190,7 +197,7 @@ class _Duplicates:
 
 def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bool = False,
                 workers: int | None = None, on_rows: Callable[[int], None] | None = None,
-                year: int | None = None) -> Summary:
+                year: int | None = None, near_duplicates: bool = True) -> Summary:
     """Screen `src` into `dst`. Problems of the whole input file (type, encoding, no title
     column) raise ScreenInputError before anything is written; a bad row becomes an error row
     and the rest go on. `on_rows(k)` is told each time k more rows are written."""
@@ -203,7 +210,7 @@ def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bo
     init_args = (profile, rules_only, 3 if as_json else 0)
     summary = Summary(workers=workers)
     dupes = _Duplicates()
-    near = NearDuplicateFinder()
+    near = NearDuplicateFinder() if near_duplicates else None
     stream = _ordered(_chain(first, chunks) if first is not None else iter(()), as_json, workers, init_args)
     with Writer(dst) as writer:
         for results in stream:
@@ -216,10 +223,11 @@ def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bo
                     writer.write_serialised(payload)
                     continue
                 summary.counts[verdict] += 1
-                title, unit, planned = seen
-                dup = dupes.see(n, title)
+                title, unit, planned, key, core = seen
+                dup = dupes.see(n, title, key)
                 summary.counts["duplicate"] += dup is not None
-                similar = [as_dict(m, unit, planned) for m in near.see(n, title, unit, planned)]
+                similar = ([as_dict(m, unit, planned) for m in near.see(n, title, unit, planned, key, core)]
+                           if near is not None else [])
                 summary.counts["near_duplicate"] += bool(similar)
                 writer.write_serialised(_with_duplicate(payload, dup, similar))
             if on_rows is not None:

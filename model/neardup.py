@@ -6,17 +6,18 @@ the words that say what is done with a matter rather than which matter it is (�
 方案, 办法 …). Two cores that are equal, or one inside the other, or nearly equal by rapidfuzz's
 edit ratio (a single differing character such as 水/气 or 市/县 names another matter, so the bar
 is high and the numbers in both must agree), are near-duplicates. Candidates come from an index
-of character trigrams, so a file of 50,000 rows is not compared pair by pair.
+of the cores' first and last characters, so a file of a million rows is not compared pair by pair.
 
 Exact duplicates (equal keys) are DuplicateFinder's; this finder reports the others, with both
 planned dates so a conflict shows."""
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from .vocab import duplicate_key
 
@@ -26,38 +27,55 @@ _HANDLING = re.compile("|".join(sorted([
     "规定", "调整", "修订", "修改", "制定", "编制", "印发", "出台", "实施", "开展", "推进", "进一步", "加强",
     "的", "草案", "送审稿", "征求意见稿", "试行", "暂行"], key=len, reverse=True)))
 _DIGITS = re.compile(r"\d+")
+_PLACE = set("省市区县州盟旗镇乡村街")  # the last character of a place name
 MIN_CORE = 4  # shorter cores ("规划", "方案") say too little to match on
-RATIO = 95.0  # rapidfuzz ratio (0-100) of two cores that differ by a character or two
-MAX_POSTING = 100  # a trigram shared by more cores than this is too common to find candidates by
-MAX_CANDIDATES = 30  # cores compared per row, those sharing most trigrams first
+RATIO = 85.0  # rapidfuzz ratio (0-100) at least, for cores that differ by characters added or left out
+ANCHOR = 4  # characters at either end of a core that candidates must share
+MAX_CANDIDATES = 10  # cores remembered per anchor (the latest): at most 20 comparisons a row
 MAX_MEMBERS = 20  # rows remembered per core (the 21st copy of a matter adds nothing to show)
 
 
 def core(title: str | None) -> str:
     """A title's duplicate key without the handling words."""
-    return _HANDLING.sub("", duplicate_key(title))
+    return core_of_key(duplicate_key(title))
 
 
-def _grams(s: str) -> set[str]:
-    return {s[i:i + 3] for i in range(len(s) - 2)} if len(s) >= 3 else {s}
+def core_of_key(key: str) -> str:
+    return _HANDLING.sub("", key)
+
+
+def _near_place(s: str, p: int) -> bool:
+    return any(ch in _PLACE for ch in s[max(0, p - 2):p + 3])
 
 
 def similarity(a: str, b: str) -> float:
-    """0-100 for two cores: 100 when equal, 96 when one holds the other, else the edit ratio;
-    0 when their numbers differ (another year, another road)."""
+    """0-100 for two cores: 100 when equal; 96 when one starts or ends the other (the issuer or
+    the years added); else the edit ratio when the longer only adds a few characters, away
+    from a place name (用水价格 / 生活用水价格). A changed character (水/气, 城东/城西) or an
+    addition beside 区/县/镇… (新区/高新区) names another matter: 0, and so do numbers that
+    differ (another year, another road)."""
     if not a or not b or min(len(a), len(b)) < MIN_CORE:
         return 0.0
     if a == b:
         return 100.0
-    if _DIGITS.findall(a) != _DIGITS.findall(b):
-        short, long_ = sorted((a, b), key=len)
-        # "县供水专项规划" vs "县供水专项规划2025-2035年": the years only added, not changed.
-        if not (_DIGITS.findall(short) == [] and short in long_):
-            return 0.0
-    short, long_ = sorted((a, b), key=len)
-    if len(short) >= 6 and short in long_:
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    # Cheap tests first (both in C): most candidates fail them.
+    contained = len(short) >= 6 and (
+        (long_.startswith(short) and not _near_place(long_, len(short)))
+        or (long_.endswith(short) and not _near_place(long_, len(long_) - len(short))))
+    ratio = 0.0 if contained else float(fuzz.ratio(short, long_, score_cutoff=RATIO))
+    if not contained and not ratio:
+        return 0.0
+    digits = _DIGITS.findall(short)
+    if digits != _DIGITS.findall(long_) and not (not digits and short in long_):
+        return 0.0
+    if contained:
         return 96.0
-    return float(fuzz.ratio(a, b))
+    # Only characters added (never some added and others taken away: that is another wording of
+    # another thing, 投资补助/直接投资), and none beside a place name.
+    if any(op.tag != "insert" or _near_place(long_, op.dest_pos) for op in Levenshtein.editops(short, long_)):
+        return 0.0
+    return ratio
 
 
 @dataclass
@@ -71,45 +89,46 @@ class NearMatch:
 
 class NearDuplicateFinder:
     """Feed rows in order; `see` returns the earlier rows that name nearly the same matter
-    (exact duplicates excluded: DuplicateFinder flags those). Rows are grouped by core, and
-    candidates are the cores sharing at least half the trigrams of the shorter one, so each
-    row costs a few dictionary look-ups, not a pass over the file. Past `max_cores` distinct
-    cores new ones are still compared but no longer indexed: memory stays bounded."""
+    (exact duplicates excluded: DuplicateFinder flags those). Rows are grouped by core; other
+    cores are candidates when they start or end with the same ANCHOR characters (a matter
+    written with or without its issuer, with years added, or with a character changed keeps
+    one end), the latest MAX_CANDIDATES per end. Each row costs two dictionary look-ups and
+    a bounded number of comparisons, not a pass over the file. Past `max_cores` distinct cores
+    new ones are still compared but no longer indexed: memory stays bounded."""
 
     def __init__(self, threshold: float = RATIO, max_cores: int = 200_000) -> None:
         self.threshold = threshold
         self.max_cores = max_cores
         self._core_ids: dict[str, int] = {}
-        self._cores: list[tuple[str, int]] = []  # (core, number of its trigrams)
+        self._cores: list[str] = []
         self._members: list[list[tuple[int, str, str | None, str | None, str | None]]] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._ends: dict[str, deque] = {}
 
     def _matches(self, cid: int, key: str, score: float) -> list[NearMatch]:
         return [NearMatch(r, score, t, u, p) for r, k, t, u, p in self._members[cid] if k != key]
 
-    def see(self, row: int, title: str | None, unit: str | None = None, planned: str | None = None) -> list[NearMatch]:
-        key = duplicate_key(title)
-        c = core(title)
+    def see(self, row: int, title: str | None, unit: str | None = None, planned: str | None = None,
+            key: str | None = None, core_: str | None = None) -> list[NearMatch]:
+        """`key` and `core_` may be given when already computed (file mode computes them in its
+        worker processes)."""
+        key = duplicate_key(title) if key is None else key
+        c = core_of_key(key) if core_ is None else core_
         if len(c) < MIN_CORE:
             return []
-        grams = _grams(c)
         out: list[NearMatch] = []
         same = self._core_ids.get(c)
         if same is not None:
             out.extend(self._matches(same, key, 100.0))
-        shared: Counter = Counter()
-        for g in grams:
-            shared.update(self._postings.get(g, ()))
-        # The cores sharing most trigrams only: a row costs at most MAX_CANDIDATES comparisons.
-        for cid, n in shared.most_common(MAX_CANDIDATES):
-            if cid == same:
-                continue
-            c2, n2 = self._cores[cid]
-            if n * 2 < min(len(grams), n2):
-                continue
-            score = similarity(c, c2)
-            if score >= self.threshold:
-                out.extend(self._matches(cid, key, score))
+        ends = ("<" + c[:ANCHOR], ">" + c[-ANCHOR:])
+        seen: set[int] = set()
+        for end in ends:
+            for cid in self._ends.get(end, ()):
+                if cid == same or cid in seen:
+                    continue
+                seen.add(cid)
+                score = similarity(c, self._cores[cid])
+                if score >= self.threshold:
+                    out.extend(self._matches(cid, key, score))
         member = (row, key, title, unit, planned)
         if same is not None:
             if len(self._members[same]) < MAX_MEMBERS:
@@ -117,12 +136,10 @@ class NearDuplicateFinder:
         elif len(self._cores) < self.max_cores:
             cid = len(self._cores)
             self._core_ids[c] = cid
-            self._cores.append((c, len(grams)))
+            self._cores.append(c)
             self._members.append([member])
-            for g in grams:
-                posting = self._postings[g]
-                if len(posting) < MAX_POSTING:
-                    posting.append(cid)
+            for end in ends:
+                self._ends.setdefault(end, deque(maxlen=MAX_CANDIDATES)).append(cid)
         out.sort(key=lambda m: (-m.score, m.row))
         return out
 

@@ -8,6 +8,8 @@ from model.neardup import NearDuplicateFinder, find_near_duplicates
     ("城区居民生活用水价格调整方案", "关于调整城区居民生活用水价格的实施方案"),
     ("县城乡供水专项规划", "县城乡供水专项规划(2025-2035年)"),
     ("关于制定全市养老服务设施布局规划的意见", "全市养老服务设施布局规划"),
+    ("城区居民生活用水价格调整方案", "城区居民用水价格调整方案"),  # 生活 left out
+    ("下达2025年国民经济和社会发展计划", "鄂尔多斯市人民政府关于下达2025年国民经济和社会发展计划的通知"),
 ])
 def test_the_same_matter_in_other_words_is_a_near_duplicate(a, b):
     f = NearDuplicateFinder()
@@ -21,6 +23,8 @@ def test_the_same_matter_in_other_words_is_a_near_duplicate(a, b):
     ("2027年城区道路改造工程", "2028年城区道路改造工程"),  # another year
     ("关于召开全市安全生产工作会议的通知", "关于召开全市防汛工作会议的通知"),
     ("城区居民生活用水价格调整方案", "城区居民生活用水价格调整方案"),  # an exact duplicate is DuplicateFinder's
+    ("城西国土空间详细规划(2025-2035年)", "城东国土空间详细规划(2025-2035年)"),  # one character changed
+    ("关于支持新区中小企业发展的若干措施", "关于支持高新区中小企业发展的若干措施"),  # another zone
 ])
 def test_other_matters_and_exact_duplicates_are_not_near_duplicates(a, b):
     f = NearDuplicateFinder()
