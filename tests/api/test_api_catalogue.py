@@ -341,3 +341,20 @@ def test_a_correction_to_an_unreadable_date_is_refused_quoting_it(service, job):
     assert r.status_code == 422 and r.json()["code"] == "bad_date" and "下辈子" in r.json()["message_zh"]
     assert get(service, job, "/rows/2").json()["planned_date"] == "2027-09-30"
     assert patch(service, job, 2, fields={"planned_date": "待定"}).json()["planned_period"] == "未定"
+
+
+def test_an_error_row_of_an_upload_is_fixed_screened_and_counted_again(service):
+    rows = [("1", WATER, "市水务局", "2027年6月"), ("2", "……", "市民政局", "下半年")]
+    r = service.client.post("/api/v1/jobs", files={"file": ("m.csv", csv_bytes(rows), "text/csv")},
+                            data={"skip_bad_rows": "true"}, headers=service.headers)
+    job = service.wait_job(r.json()["id"])
+    assert job["counts"]["error"] == 1
+    r = patch(service, job, 2, decision="adopt")
+    assert r.status_code == 422 and r.json()["code"] == "row_has_error"
+    r = patch(service, job, 2, fields={"title": "全市殡葬设施布局规划"}, decision="adopt", reason="更正名称后采纳")
+    assert r.status_code == 200, r.text
+    row = r.json()
+    assert row["verdict"] is not None and row["error"] is None and row["decision"]["decision"] == "adopt"
+    assert row["planned_period"] == "2027年下半年"  # the rest of the row as uploaded
+    after = service.client.get(f"/api/v1/jobs/{job['id']}", headers=service.headers).json()
+    assert after["counts"]["error"] == 0 and sum(after["counts"].values()) == 2
