@@ -146,7 +146,8 @@ def test_unit_level_and_profile_reach_the_model_and_its_fast_path_stays_exact():
 
     recs = _records_with_meta()
     bundle = fit_bundle(recs, groups_for(recs), C=4.0, meta_weight=0.5)
-    assert {"LEVEL=town", "LEVEL=department", "PROFILE=zhejiang", "UNIT=乡镇", "UNIT=局"} <= set(bundle["meta"].names_)
+    assert {"LEVEL=town", "LEVEL=department", "UNIT=乡镇", "UNIT=局"} <= set(bundle["meta"].names_)
+    assert not [t for t in bundle["meta"].names_ if t.startswith("PROFILE=")]  # see meta_tokens
     model = TfidfModel(bundle, {"version": "toy"})
     assert model.uses_meta
     texts = [r.text for r in recs] + ["某县防汛工作方案"]

@@ -1,7 +1,7 @@
 """`decision-screen train`: fit the default model from the corpus, reproducibly.
 
 Steps: load and check the corpus → grouped split (a fixed test split plus grouped folds of
-the rest) → C and the weight of the unit/level/profile tokens on grouped out-of-fold log-loss →
+the rest) → C and the weight of the unit-kind/level tokens on grouped out-of-fold log-loss →
 out-of-fold probabilities on the training pool → fit the final model on the whole training pool
 → choose the review band and the rule-disagreement thresholds on the out-of-fold predictions
 plus the real validation data (training/thresholds.py; real_dev chooses these numbers and never
@@ -56,7 +56,7 @@ def fit_bundle(records: list[Record], groups: list[str], C: float, meta_weight: 
     feats = TextFeatures().fit(texts)
     X = feats.transform(texts)
     folds = grouped_folds(groups, 5)
-    # The unit kind, level and profile are read by the classifier and the attribute heads;
+    # The unit kind and level are read by the classifier and the attribute heads;
     # precedents are matched on the text alone (what the matter is, not who proposes it).
     metas = [meta_of(r) for r in records]
     meta = MetaFeatures(weight=meta_weight).fit(metas) if meta_weight > 0 else None
@@ -226,8 +226,10 @@ def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
         "created_from": {"corpus_sha256": digest, "items": len(records), "training_pool": len(pool),
                          "test": len(test), "seed": SEED},
         "hyperparameters": {**c_info, "features": "jieba words + word bigrams, char 1-4-grams, TF-IDF (sublinear); "
-                                                  "for the major classifier also the tokens LEVEL=…, PROFILE=… and "
-                                                  "UNIT=<kind of the lead unit> when given (weight meta_weight)",
+                                                  "for the classifier and attribute heads also the tokens LEVEL=… and "
+                                                  "UNIT=<kind of the lead unit> when given (weight meta_weight); no "
+                                                  "profile token (each non-national profile's corpus items carry one "
+                                                  "label, so it would learn the label)",
                             "classifier": "logistic regression (balanced), sigmoid calibration on grouped folds",
                             "attribute_heads": "logistic regression per attribute (≥8 positives)"},
         "review_band": list(band),
