@@ -12,8 +12,8 @@ regulation) or a 规范性文件 (in scope nationally). Only provincial governme
 cities with districts issue 规章 (立法法 2023 第93条); a county, a town or a department issues
 normative documents. See `issuance()`.
 
-Confidence: for major / not_major, how sure the verdict is; for review, how even the evidence
-is (1 when rules and model together sit at a coin toss, lower when one side nearly settles
+Confidence: for major / not_major, how sure the verdict is (where the model decides, the
+calibrated probability that it is right); for review, how even the evidence is (1 when rules and model together sit at a coin toss, lower when one side nearly settles
 it), so a review answer says how uncertain it is instead of 0."""
 from __future__ import annotations
 
@@ -170,8 +170,10 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
     else:
         verdict = "review"
     if verdict != "review":
-        width = max(hi - lo, 1e-6)
-        return Combined(verdict, p, round(min(1.0, abs(p - (lo + hi) / 2) / width), 3), "model")
+        # How likely the verdict is right by the calibrated P(major). A major verdict may stand on a
+        # low P (the band sits low because a missed major costs more than a false alarm); its
+        # confidence then says so instead of reading as certain.
+        return Combined(verdict, p, round(p if verdict == "major" else 1 - p, 3), "model")
     if normative and p < lo:
         return Combined("review", p, _evenness((0.5 + p) / 2), "normative_document",
                         f"发文机关无规章制定权, 是规范性文件 (属于决策范围); 模型判断为重大的概率 {p:.2f}, "

@@ -89,3 +89,11 @@ def test_titles_that_say_what_they_are_are_not_treated_as_ambiguous():
     assert issuance("某某市物业管理条例(草案)", "city", True) is None
     assert issuance("某某县城区道路改造工程", "county", True) is None
     assert issuance("制定《某某县物业管理办法》", "county", True).kind == "normative"
+
+
+def test_where_the_model_decides_confidence_is_the_chance_the_verdict_is_right():
+    silent = _rules("not_major", "none")
+    low_major = combine(silent, Prediction(0.15), (0.12, 0.12))  # a low band: misses cost more
+    assert low_major.verdict == "major" and low_major.confidence == 0.15
+    sure_not = combine(silent, Prediction(0.02), (0.12, 0.12))
+    assert sure_not.verdict == "not_major" and sure_not.confidence == 0.98
