@@ -4,6 +4,7 @@ new version with a reason. Downloads as .xlsx and .docx (api/catalogue_export.py
 from __future__ import annotations
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from model.dates import UNDECIDED, read_planned
 
@@ -123,11 +124,7 @@ def adjust(ctx, key: KeyInfo, job_id: str, reason: str, changes: list[dict], rev
     for ch in changes:  # every added row must screen before anything is written
         if ch["action"] == "add":
             dec.screen_data(ctx, job, ch["fields"], 0)
-    with ctx.db.write() as conn:
-        version = (dec.current_version(conn, job["id"]) or FIRST_VERSION) + 1
-        conn.execute(insert(catalogue_versions).values(job_id=job["id"], version=version, reason=reason,
-                                                       key_id=key.id, reviewer=dec.who(key, reviewer),
-                                                       created_at=utcnow()))
+    version = _next_version(ctx, key, job["id"], reason, reviewer)
     applied = []
     for ch in changes:
         why = (ch.get("reason") or "").strip() or reason
@@ -151,7 +148,35 @@ def adjust(ctx, key: KeyInfo, job_id: str, reason: str, changes: list[dict], rev
     return {"job_id": job["id"], "version": version, "reason": reason, "changes": applied}
 
 
+def _next_version(ctx, key: KeyInfo, job_id: str, reason: str, reviewer: str | None) -> int:
+    """Number and record the next version; two adjustments at once get two numbers."""
+    for attempt in range(5):
+        try:
+            with ctx.db.write() as conn:
+                version = (dec.current_version(conn, job_id) or FIRST_VERSION) + 1
+                conn.execute(insert(catalogue_versions).values(job_id=job_id, version=version, reason=reason,
+                                                               key_id=key.id, reviewer=dec.who(key, reviewer),
+                                                               created_at=utcnow()))
+            return version
+        except IntegrityError:
+            if attempt == 4:
+                raise ApiError(409, "concurrent_adjustment", "另一项目录调整正在进行, 请稍后重试",
+                               "another adjustment is being saved: try again", "changes") from None
+    raise AssertionError("unreachable")
+
+
 def _add_row(ctx, key: KeyInfo, job: dict, fields: dict, reason: str, reviewer: str | None, version: int) -> int:
+    for attempt in range(5):
+        try:
+            return _insert_row(ctx, key, job, fields, reason, reviewer, version)
+        except IntegrityError:  # another row took the number meanwhile: take the next one
+            if attempt == 4:
+                raise ApiError(409, "concurrent_adjustment", "另一项目录调整正在进行, 请稍后重试",
+                               "another adjustment is being saved: try again", "changes") from None
+    raise AssertionError("unreachable")
+
+
+def _insert_row(ctx, key: KeyInfo, job: dict, fields: dict, reason: str, reviewer: str | None, version: int) -> int:
     with ctx.db.write() as conn:
         row_no = (conn.execute(select(func.max(job_rows.c.row_no)).where(job_rows.c.job_id == job["id"])).scalar()
                   or 0) + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from model.contract import parse_matter
 from model.dates import catalogue_year_of, read_planned, tolerant_row
@@ -190,6 +191,16 @@ def decide(ctx, key: KeyInfo, job_id: str, row_no: int, decision: str, reason: s
                        "decision must be adopt, reject or pending", "decision")
     job = done_job(ctx, key, job_id)
     reason = (reason or "").strip() or None
+    try:
+        rec, d = _decide(ctx, key, job, row_no, decision, reason, reviewer)
+    except IntegrityError:  # the same row decided in two places at once: the later one is kept
+        rec, d = _decide(ctx, key, job, row_no, decision, reason, reviewer)
+    _feedback(ctx, rec, decision, reason, key, reviewer)
+    return row_view(rec, d)
+
+
+def _decide(ctx, key: KeyInfo, job: dict, row_no: int, decision: str, reason: str | None,
+            reviewer: str | None) -> tuple[dict, dict]:
     with ctx.db.write() as conn:
         rec = _record(conn, job["id"], row_no)
         if rec is None:
@@ -208,8 +219,7 @@ def decide(ctx, key: KeyInfo, job_id: str, row_no: int, decision: str, reason: s
         log_change(conn, job["id"], decision, row_no, reason, key, reviewer,
                    {"from": old["decision"] if old else None, "title": (rec["input"] or {}).get("title")})
         d = _decisions(conn, job["id"], row_no).get(row_no)
-    _feedback(ctx, rec, decision, reason, key, reviewer)
-    return row_view(rec, d)
+    return rec, d
 
 
 # -- fixing a row and screening it again ---------------------------------------------------------

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from model.dates import local_today
 from model.vocab import PROCEDURE_NAMES
@@ -137,12 +138,16 @@ def tick(ctx, key: KeyInfo, job_id: str, row_no: int, procedure: str, done: bool
                        f"row {row_no} is not in the catalogue (adopted, not withdrawn)", "row")
     values = {"done": bool(done), "note": (note or "").strip() or None, "key_id": key.id,
               "reviewer": dec.who(key, reviewer), "ticked_at": utcnow()}
-    with ctx.db.write() as conn:
-        cond = (procedure_ticks.c.job_id == job["id"], procedure_ticks.c.row_no == row_no,
-                procedure_ticks.c.procedure == procedure)
-        if conn.execute(update(procedure_ticks).where(*cond).values(**values)).rowcount == 0:
-            conn.execute(insert(procedure_ticks).values(job_id=job["id"], row_no=row_no, procedure=procedure,
-                                                        **values))
+    cond = (procedure_ticks.c.job_id == job["id"], procedure_ticks.c.row_no == row_no,
+            procedure_ticks.c.procedure == procedure)
+    try:
+        with ctx.db.write() as conn:
+            if conn.execute(update(procedure_ticks).where(*cond).values(**values)).rowcount == 0:
+                conn.execute(insert(procedure_ticks).values(job_id=job["id"], row_no=row_no, procedure=procedure,
+                                                            **values))
+    except IntegrityError:  # two people ticked the same step at once: the later tick wins
+        with ctx.db.write() as conn:
+            conn.execute(update(procedure_ticks).where(*cond).values(**values))
     return {"row": row_no, "procedure": procedure, **_tick_view(values)}
 
 

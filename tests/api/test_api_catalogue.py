@@ -358,3 +358,29 @@ def test_an_error_row_of_an_upload_is_fixed_screened_and_counted_again(service):
     assert row["planned_period"] == "2027年下半年"  # the rest of the row as uploaded
     after = service.client.get(f"/api/v1/jobs/{job['id']}", headers=service.headers).json()
     assert after["counts"]["error"] == 0 and sum(after["counts"].values()) == 2
+
+
+def test_the_same_tick_and_decision_from_many_clients_at_once_never_fail(service, job):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"/api/v1/jobs/{job['id']}"
+
+    def decide(i):
+        return patch(service, job, 1, decision="adopt", reason=f"第{i}次").status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(decide, range(16))) == {200}
+
+    def tick(i):
+        return service.client.post(f"{url}/tracking/ticks", json={"row": 1, "procedure": "听证", "done": i % 2 == 0},
+                                   headers=service.headers).status_code
+
+    def adjust(i):
+        return service.client.post(f"{url}/catalogue/adjustments", json={"reason": f"调整{i}", "changes": [
+            {"action": "add", "fields": {"title": f"全市第{i}批老旧小区改造计划"}}]}, headers=service.headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(tick, range(16))) == {200}
+        assert set(pool.map(adjust, range(4))) <= {201, 409}
+    versions = [v["version"] for v in get(service, job, "/catalogue", format="json").json()["versions"]]
+    assert versions == list(range(2, 2 + len(versions)))
