@@ -411,7 +411,8 @@ def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, trans
         log(f"warning: the TF-IDF model {tfidf.version} was trained on another corpus; the ensemble band is "
             "chosen with out-of-fold predictions refitted on this corpus")
     C = float(tfidf.card.get("hyperparameters", {}).get("C", 4.0))
-    oof_tfidf = out_of_fold(pool, pool_groups, C)
+    # the same unit-kind/level token weight as the installed TF-IDF model (0: text only)
+    oof_tfidf = out_of_fold(pool, pool_groups, C, float(tfidf.card.get("hyperparameters", {}).get("meta_weight", 0.0)))
     weight = 0.5
     oof = (1 - weight) * oof_tfidf + weight * oof_transformer
     band, info = choose_band(pool, oof)
