@@ -6,12 +6,13 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
 
 from model.screener import Screener
 
 from . import docs, errors, web
+from .auth import document_keys
 from .context import AppContext
 from .metrics import MetricsMiddleware
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, UrlTextMiddleware
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app.include_router(docs.router)
     # A person who opens the bare address lands on the pages, not on a 404.
     app.add_api_route("/", lambda: RedirectResponse("/ui/", status_code=307), include_in_schema=False)
+    # The key scheme in the OpenAPI document (the key check reads the header itself, api/auth.py).
+    document_keys(app, [screen.router, jobs.router, catalogue.router, feedback.router, meta.router, health.router])
     app.mount(web.STATIC_URL, web.static_files(), name="ui-static")
     # Outermost last: metrics see every response, the 413s of the body limit included.
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes,

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from fastapi import Request, Security
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy import insert, select, update
@@ -182,9 +182,15 @@ async def verify_throttled(request: Request, verify, key: str) -> KeyInfo:
 
 def require(scope: str | None, *alternatives: str):
     """A dependency that admits a key holding `scope` (or one of `alternatives`; admin holds all).
-    scope=None admits any valid key."""
+    scope=None admits any valid key.
 
-    async def dependency(request: Request, key: str | None = Security(api_key_header)) -> KeyInfo:
+    It reads the header itself instead of through a nested Security(APIKeyHeader) dependency:
+    FastAPI's resolution of a nested dependency cost more per request than the whole key check
+    (bench/bench_all.py, issue 13). `document_keys` puts the security scheme back into the
+    OpenAPI document, on every operation that uses this dependency."""
+
+    async def dependency(request: Request) -> KeyInfo:
+        key = request.headers.get(KEY_HEADER)
         if not key:
             raise ApiError(401, "missing_api_key", "缺少 API 密钥: 请在请求头 X-API-Key 中提供",
                            "missing API key: send it in the X-API-Key header", "X-API-Key")
@@ -200,4 +206,41 @@ def require(scope: str | None, *alternatives: str):
         request.state.key = info
         return info
 
+    dependency.needs_api_key = True
     return dependency
+
+
+KEY_HEADER = "X-API-Key"
+
+
+def _needs_key(dependant) -> bool:
+    return any(getattr(d.call, "needs_api_key", False) or _needs_key(d) for d in dependant.dependencies)
+
+
+def document_keys(app, routers) -> None:
+    """The OpenAPI document of `app` with the API-key scheme (components.securitySchemes.ApiKey)
+    and `security: [{ApiKey: []}]` on every operation of `routers` (included in `app` without a
+    further prefix) whose route depends on `require`, as FastAPI writes them for a
+    Security(APIKeyHeader) dependency."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.routing import APIRoute
+
+    build = app.openapi
+    routes = [r for router in routers for r in router.routes]
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        scheme = jsonable_encoder(api_key_header.model, by_alias=True, exclude_none=True)
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[api_key_header.scheme_name] = scheme
+        for route in routes:
+            if isinstance(route, APIRoute) and route.include_in_schema and _needs_key(route.dependant):
+                ops = schema.get("paths", {}).get(route.path_format, {})
+                for method in route.methods:
+                    if method.lower() in ops:
+                        ops[method.lower()].setdefault("security", []).append({api_key_header.scheme_name: []})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

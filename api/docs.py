@@ -71,7 +71,7 @@ def _to_signin(path: str) -> Response:
 @router.get("/openapi.json")
 async def openapi_document(request: Request) -> Response:
     if not _public(request):
-        await require(None)(request, request.headers.get("X-API-Key"))  # 401/429 in the error shape
+        await require(None)(request)  # 401/429 in the error shape
     return JSONResponse(request.app.openapi())
 
 
