@@ -77,6 +77,17 @@ def test_thresholds_are_chosen_on_out_of_fold_and_real_dev_and_travel_with_the_m
     assert model.disagreement == (dis["major_below"], dis["exclusion_above"])
 
 
+def test_the_chosen_thresholds_stay_within_the_review_budget_on_both_sets(trained):
+    from training.thresholds import MAX_REVIEW_RATE
+
+    _, (card, _) = trained
+    choice = card["band_selection"]
+    assert f"at most {MAX_REVIEW_RATE:.0%}" in choice["rule"]
+    if choice["recall_targets_met"]["out_of_fold"]:
+        assert choice["out_of_fold"]["review_rate"] <= MAX_REVIEW_RATE
+        assert choice["real_dev"]["review_rate"] <= MAX_REVIEW_RATE
+
+
 def test_split_keeps_each_issuer_on_one_side():
     recs = [corpus_mod.Record.model_validate({
         "id": f"s-{i:04d}", "title": f"标题{i}", "label": "major", "source_type": "document",
