@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import fastapi_offline
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
