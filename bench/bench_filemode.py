@@ -6,6 +6,8 @@ a large file (1,000,000 rows by default) for its peak memory. Memory is sampled 
 0.2 s over the whole process tree: the sum of RSS (shared pages counted in every process, an
 upper bound) and the sum of PSS (shared pages split between the processes that share them).
 The large file is written out as .csv (a million full JSON answers would fill gigabytes).
+CPU seconds of the command and its workers are reported beside the wall time: on a shared,
+busy machine they say more about the work done than the wall clock does.
 Prints the numbers and writes them to bench/results/filemode.json.
 
     .venv/bin/python bench/bench_filemode.py [--rows 10000] [--large-rows 1000000] [--rules-only]
@@ -17,6 +19,7 @@ import json
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -84,6 +87,7 @@ def run(src: Path, dst: Path, workers: int | None, rules_only: bool) -> dict:
     if rules_only:
         cmd.append("--rules-only")
     peak = {"rss_mb": 0.0, "pss_mb": 0.0, "processes": 0, "largest_process_rss_mb": 0.0}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "CI": "true"})
@@ -103,13 +107,17 @@ def run(src: Path, dst: Path, workers: int | None, rules_only: bool) -> dict:
     sampler.start()
     _, stderr = proc.communicate()
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers, all reaped
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     done.set()
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-2000:]}")
     rows = sum(1 for _ in dst.open("rb")) - (dst.suffix == ".csv")  # less the heading line
     return {"rows": rows, "workers": workers or "default", "seconds": round(seconds, 2),
-            "rows_per_second": round(rows / seconds, 1), **{k: round(v, 1) for k, v in peak.items()},
+            "rows_per_second": round(rows / seconds, 1), "cpu_seconds": round(cpu, 2),
+            "rows_per_cpu_second": round(rows / cpu, 1) if cpu else None,
+            **{k: round(v, 1) for k, v in peak.items()},
             "summary": stderr.strip().splitlines()[-1] if stderr.strip() else ""}
 
 
