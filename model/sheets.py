@@ -140,7 +140,7 @@ def iter_xlsx(data: bytes | Path) -> Iterator[tuple[int, list]]:
     try:
         wb = load_workbook(data if isinstance(data, Path) else io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise SheetError(422, "bad_xlsx", f".xlsx 文件无法读取 ({type(exc).__name__})",
+        raise SheetError(422, "bad_xlsx", ".xlsx 文件无法读取: 文件可能已损坏或并非 Excel 文件",
                          f"cannot read the .xlsx file ({type(exc).__name__})", "file") from None
     try:
         ws = wb.worksheets[0] if wb.worksheets else None
@@ -161,7 +161,7 @@ def iter_xlsx(data: bytes | Path) -> Iterator[tuple[int, list]]:
     except SheetError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise SheetError(422, "bad_xlsx", f".xlsx 文件已损坏 ({type(exc).__name__})",
+        raise SheetError(422, "bad_xlsx", ".xlsx 文件已损坏, 无法读取",
                          f"the .xlsx file is damaged ({type(exc).__name__})", "file") from None
     finally:
         wb.close()
@@ -193,7 +193,7 @@ def iter_csv(data: bytes | TextIO) -> Iterator[tuple[int, list]]:
         for r_idx, row in enumerate(reader, start=1):
             yield r_idx, row[:MAX_COLUMNS]
     except csv.Error as exc:
-        raise SheetError(422, "bad_csv", f"CSV 文件无法解析 (第{reader.line_num}行): {exc}",
+        raise SheetError(422, "bad_csv", f"CSV 文件无法解析 (第{reader.line_num}行): 引号或分隔符有误",
                          f"cannot parse the CSV file (line {reader.line_num}): {exc}", "file",
                          sheet_row=reader.line_num) from None
 

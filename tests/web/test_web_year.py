@@ -134,7 +134,9 @@ def test_the_compilers_year_from_upload_to_the_evaluation_list(page, second_brow
     assert unlabelled(page) == []
     snap(page, "year-02-review-row")
     decided = []
-    for _ in range(3):  # review rows first, then rows to fix: adopt what can be adopted
+    # Review rows first, then rows to fix: adopt what can be adopted, until the queue reaches the
+    # bad row (how many review rows come before it depends on the shipped model's band).
+    for _ in range(120):
         row_no = int(re.search(r"/rows/(\d+)", page.url).group(1))
         adopt = page.get_by_label("采纳 (纳入目录)")
         (adopt if adopt.count() else page.get_by_label("待定")).check()
@@ -142,8 +144,8 @@ def test_the_compilers_year_from_upload_to_the_evaluation_list(page, second_brow
         page.locator("#decide-next").click()
         page.wait_for_url(re.compile(r"saved=decision"))
         decided.append(row_no)
-        if int(re.search(r"/rows/(\d+)", page.url).group(1)) == row_no:
-            break  # nothing left in the queue
+        if row_no == 300 or int(re.search(r"/rows/(\d+)", page.url).group(1)) == row_no:
+            break  # the bad row is decided, or nothing is left in the queue
     assert 300 in decided and len(set(decided)) == len(decided)
     page.goto(f"{job_url}/rows/{decided[0]}")
     assert "法制科 审核员" in page.locator("#decision-now").inner_text()
