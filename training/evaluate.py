@@ -21,7 +21,14 @@ from model.screener import Screener
 
 from .corpus import Record
 from .inputs import probabilities
-from .realdev import calibration_by_level, plot_reliability, real_dev_md, real_dev_report
+from .realdev import (
+    calibration,
+    calibration_by_level,
+    plot_reliability,
+    real_dev_md,
+    real_dev_report,
+    reliability_plot,
+)
 
 REPORT_DIR = Path(__file__).resolve().parent / "reports"
 ATTR_PROCEDURE = {"price_utility": "听证", "technical": "专家论证", "stability_risk": "风险评估",
@@ -74,18 +81,6 @@ def verdict_metrics(y: np.ndarray, verdicts: list[str]) -> dict:
         "accuracy_decided": round(float(correct[decided].mean()), 4) if decided.any() else None,
         "n": int(len(v)),
     }
-
-
-def _calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
-    edges = np.linspace(0, 1, bins + 1)
-    rows, ece = [], 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (p >= lo) & (p < hi if hi < 1 else p <= hi)
-        if m.any():
-            rows.append({"bin": [round(lo, 2), round(hi, 2)], "n": int(m.sum()),
-                         "mean_p": round(float(p[m].mean()), 4), "observed": round(float(y[m].mean()), 4)})
-            ece += m.mean() * abs(p[m].mean() - y[m].mean())
-    return {"bins": rows, "ece": round(float(ece), 4), "brier": round(float(((p - y) ** 2).mean()), 4)}
 
 
 def _group_accuracy(keys: list[str], y: np.ndarray, verdicts: list[str]) -> dict:
@@ -151,7 +146,7 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
         m["by_exclusion_type"] = _group_accuracy([r.exclusion or "(major)" for r in test], y, v)
         m["by_hard_type"] = _group_accuracy([r.hard_type or "(not hard)" for r in test], y, v)
         report["systems"][name] = m
-    report["calibration"] = _calibration(y, probs)
+    report["calibration"] = calibration(y, probs)
     report["procedures"] = {"combined": _procedure_f1(test, with_model), "rules_only": _procedure_f1(test, rules_only)}
     report["attributes"] = {"combined": _attribute_f1(test, with_model), "rules_only": _attribute_f1(test, rules_only)}
     if oof is not None:
@@ -162,7 +157,7 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
             "combined": verdict_metrics(y_oof, combined_verdicts(pool, p_oof, tuple(model.band),
                                                                  getattr(model, "disagreement", None))),
             "note": "out-of-fold over the training pool, 5 folds grouped by issuer / near-duplicate cluster",
-            "calibration": {k: v for k, v in _calibration(y_oof, np.asarray(p_oof)).items() if k != "bins"},
+            "calibration": {k: v for k, v in calibration(y_oof, np.asarray(p_oof)).items() if k != "bins"},
             "calibration_by_level": calibration_by_level([r.level for r in pool], y_oof, np.asarray(p_oof)),
         }
     worst = np.argsort(-np.abs(probs - y))[:20]
@@ -195,24 +190,7 @@ def evaluate_bundle(model, test: list[Record], pool_size: int = 0, oof=None) -> 
 
 
 def _plot_calibration(report: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins = report["calibration"]["bins"]
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=110)
-    ax.plot([0, 1], [0, 1], "--", color="grey", lw=1, label="perfect")
-    ax.plot([b["mean_p"] for b in bins], [b["observed"] for b in bins], "o-", label="model")
-    for b in bins:
-        ax.annotate(str(b["n"]), (b["mean_p"], b["observed"]), fontsize=7, textcoords="offset points", xytext=(3, -9))
-    ax.set_xlabel("predicted P(major)")
-    ax.set_ylabel("observed share major")
-    ax.set_title(f"Calibration on test (ECE {report['calibration']['ece']:.3f})")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    reliability_plot(report["calibration"], "Calibration on test", path)
 
 
 def _md(report: dict) -> str:

@@ -270,13 +270,14 @@ the clerk's checklist of training/keywords.py (no review verdict, nothing learne
 """
 
 
-def plot_reliability(rd: dict, path: Path) -> None:
+def reliability_plot(cal: dict, title: str, path: Path) -> None:
+    """A reliability diagram of calibration()'s bins, each point labelled with its count."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    bins = rd["calibration"]["model"]["bins"]
+    bins = cal["bins"]
     fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=110)
     ax.plot([0, 1], [0, 1], "--", color="grey", lw=1, label="perfect")
     ax.plot([b["mean_p"] for b in bins], [b["observed"] for b in bins], "o-", label="model")
@@ -284,8 +285,12 @@ def plot_reliability(rd: dict, path: Path) -> None:
         ax.annotate(str(b["n"]), (b["mean_p"], b["observed"]), fontsize=7, textcoords="offset points", xytext=(3, -9))
     ax.set_xlabel("predicted P(major)")
     ax.set_ylabel("observed share major")
-    ax.set_title(f"Calibration on real_dev (ECE {rd['calibration']['model']['ece']:.3f})")
+    ax.set_title(f"{title} (ECE {cal['ece']:.3f})")
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_reliability(rd: dict, path: Path) -> None:
+    reliability_plot(rd["calibration"]["model"], "Calibration on real_dev", path)
