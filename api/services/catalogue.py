@@ -6,12 +6,13 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from model.dates import UNDECIDED, read_planned
+from model.dates import UNDECIDED
 
 from ..auth import KeyInfo
 from ..catalogue_export import build_catalogue_docx, build_catalogue_xlsx
 from ..db import catalogue_versions, job_rows, row_decisions, screenings, utcnow
 from ..errors import ApiError
+from ..export import planned_text
 from ..services.ids import new_id
 from . import decisions as dec
 from . import jobs as job_service
@@ -22,14 +23,8 @@ FIRST_VERSION = 1
 
 
 def planned_label(inp: dict) -> str:
-    """计划完成时间 as the catalogue writes it: the period, the day, 未定, or the unreadable text."""
-    if inp.get("planned_period"):
-        return inp["planned_period"]
-    if inp.get("planned_date"):
-        return read_planned(inp["planned_date"]).label
-    if inp.get("planned_date_text"):
-        return f"{inp['planned_date_text']} (无法识别)"
-    return UNDECIDED
+    """计划完成时间 as the catalogue writes it: the period, the day, the unreadable text, or 未定."""
+    return planned_text(inp) or UNDECIDED
 
 
 def required_procedures(answer: dict | None) -> list[str]:
