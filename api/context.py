@@ -17,6 +17,18 @@ from .settings import Settings
 log = logging.getLogger("decision_screen.api")
 
 
+def open_store_and_screener(settings: Settings, screener: Screener | None = None) -> tuple[Database, Screener]:
+    """The database, migrated, and a warmed screener: what a web process and a worker both start with."""
+    db = Database(settings.db_url)
+    migrate(db)
+    if screener is None:
+        screener = Screener(model=learned_model(settings), default_profile=settings.default_profile)
+    # The first screening loads jieba's dictionary and warms the model (most of a second):
+    # pay it here, not in the first caller's request.
+    screener.screen({"title": "关于编制全市国土空间总体规划的决定"})
+    return db, screener
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -30,13 +42,7 @@ class AppContext:
 
     @classmethod
     def start(cls, settings: Settings, screener: Screener | None = None) -> AppContext:
-        db = Database(settings.db_url)
-        migrate(db)
-        if screener is None:
-            screener = Screener(model=learned_model(settings), default_profile=settings.default_profile)
-        # The first screening loads jieba's dictionary and warms the model (most of a second):
-        # pay it here, not in the first caller's request.
-        screener.screen({"title": "关于编制全市国土空间总体规划的决定"})
+        db, screener = open_store_and_screener(settings, screener)
         recorder = Recorder(db, settings.var_dir, settings.record_queue_size, settings.record_flush_rows,
                             settings.record_flush_seconds)
         ctx = cls(settings, db, screener, KeyVerifier(db, settings.key_cache_seconds), recorder, ScreenBatcher(screener))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from model.screener import Screener
 
-from ..db import Database, migrate
+from ..db import Database
 from ..settings import Settings
 from .callbacks import CallbackSender
 from .worker import JobWorker
@@ -33,13 +33,9 @@ class WorkerContext:
 
     @classmethod
     def start(cls, settings: Settings, screener: Screener | None = None) -> WorkerContext:
-        from ..context import learned_model
+        from ..context import open_store_and_screener
 
-        db = Database(settings.db_url)
-        migrate(db)
-        if screener is None:
-            screener = Screener(model=learned_model(settings), default_profile=settings.default_profile)
-        screener.screen({"title": "关于编制全市国土空间总体规划的决定"})  # load the dictionaries now
+        db, screener = open_store_and_screener(settings, screener)
         ctx = cls(settings, db, screener)
         ctx.callbacks = CallbackSender(ctx)
         ctx.worker = JobWorker(ctx)
