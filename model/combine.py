@@ -42,7 +42,7 @@ LEVEL_ZH = {"province": "省级政府", "city": "设区的市政府", "county": 
             "department": "政府部门"}
 # A title that names a rule-type document (…办法, …规定(草案), 制定《…细则》) with nothing
 # saying which kind it is; only the title is read, not the description.
-_RULE_TYPE = re.compile(r"(办法|规定|细则)》?(\((草案|试行|暂行|修订|修订草案|征求意见稿|送审稿)\))?》?$")
+_RULE_TYPE = re.compile(r"(办法|规定|细则)》?(\((草案|试行|暂行|修订|修订草案|征求意见稿|送审稿)\))?》?(的)?(制定|修订|修改)?$")
 # Words that settle the kind from the title itself: legislation words, or the wrappers of
 # a normative document (a 规章 is promulgated by a 政府令, never "印发" with a 通知).
 _CLEAR = re.compile(r"(规章|政府令|立法|地方性法规|条例|规范性文件|印发|实施意见|实施方案)")
@@ -103,6 +103,14 @@ def _legislation_falls(rules: RuleResult, iss: Issuance | None) -> bool:
             and rules.exclusion.detail.get("type") == "legislation" and not _CLEAR.search(rules.exclusion.evidence))
 
 
+def _open_rule(iss: Issuance | None) -> bool:
+    """A province or a city with districts may issue the titled 办法/规定 as a 规章 (excluded)
+    or as a normative document (in scope); the title cannot say which, so a policy enumeration
+    read from it does not settle the matter: the model, which reads the level and the unit,
+    decides, and the middle of its band goes to a person with the facts that decide."""
+    return iss is not None and iss.kind == "possible_rule"
+
+
 def decided_by(rules: RuleResult, text: str = "", level_known: bool = True) -> str:
     """Which threshold can change this matter's verdict once a model is present: "enumeration"
     (a clear major hit; only major_below), "exclusion" (a surviving exclusion; only
@@ -110,7 +118,7 @@ def decided_by(rules: RuleResult, text: str = "", level_known: bool = True) -> s
     selection scores each kind apart with this, so it follows `combine` exactly."""
     iss = issuance(text, rules.level, level_known) if text else None
     normative = iss is not None and iss.kind == "normative" and (rules.exclusion is None or _legislation_falls(rules, iss))
-    if rules.verdict == "major" and rules.strength == "strong":
+    if rules.verdict == "major" and rules.strength == "strong" and not _open_rule(iss):
         return "enumeration"
     if rules.verdict == "not_major" and rules.strength == "strong" and not normative:
         return "exclusion"
@@ -124,7 +132,7 @@ def combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float
     read from the unit, not a profile default) let the level settle 规章 versus 规范性文件."""
     iss = issuance(text, rules.level, level_known) if text else None
     normative = iss is not None and iss.kind == "normative" and (rules.exclusion is None or _legislation_falls(rules, iss))
-    c = _combine(rules, pred, band, disagreement, normative)
+    c = _combine(rules, pred, band, disagreement, normative, _open_rule(iss))
     c.issuance = iss
     c.exclusion_fell = _legislation_falls(rules, iss)
     if c.note == "normative_document" or (normative and c.verdict == "major" and rules.category is None):
@@ -133,10 +141,10 @@ def combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float
 
 
 def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, float],
-             disagreement: tuple[float, float] | None, normative: bool) -> Combined:
+             disagreement: tuple[float, float] | None, normative: bool, open_rule: bool = False) -> Combined:
     lo, hi = band
     major_below, exclusion_above = disagreement or DEFAULT_DISAGREEMENT
-    strong_major = rules.verdict == "major" and rules.strength == "strong"
+    strong_major = rules.verdict == "major" and rules.strength == "strong" and not (open_rule and pred is not None)
     if pred is None:
         if normative and not strong_major:
             return Combined("review", 0.5, _evenness(0.5), "normative_document",
@@ -178,5 +186,9 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
         return Combined("review", p, _evenness((0.5 + p) / 2), "normative_document",
                         f"发文机关无规章制定权, 是规范性文件 (属于决策范围); 模型判断为重大的概率 {p:.2f}, "
                         "是否重大取决于影响面, 请人工判断")
+    if open_rule:
+        return Combined("review", p, _evenness(p), "possible_rule",
+                        f"标题可能是规章草案, 也可能是规范性文件; 模型判断为重大的概率 {p:.2f} 落在复核区间 "
+                        f"[{lo:.2f}, {hi:.2f}) 内: 请核实是否列入立法计划、以政府令发布")
     return Combined("review", p, _evenness(p), "model",
                     f"模型判断为重大的概率 {p:.2f} 落在复核区间 [{lo:.2f}, {hi:.2f}) 内, 规则{'只命中兜底信号' if rules.enumerations else '没有明确结论'}")

@@ -97,3 +97,20 @@ def test_where_the_model_decides_confidence_is_the_chance_the_verdict_is_right()
     assert low_major.verdict == "major" and low_major.confidence == 0.15
     sure_not = combine(silent, Prediction(0.02), (0.12, 0.12))
     assert sure_not.verdict == "not_major" and sure_not.confidence == 0.98
+
+
+def test_a_policy_hit_on_an_ambiguous_city_measure_does_not_settle_it_the_model_and_band_do():
+    from dataclasses import replace
+
+    title = "某某市残疾人权益保障办法"
+    city = replace(_rules("major", "strong"), level="city")
+    # the same strong policy hit that would stand for a county is only evidence for a city,
+    # which may issue the measure as a 规章 (excluded) or a normative document
+    assert combine(city, Prediction(0.05), (0.3, 0.7), text=title).verdict == "not_major"
+    assert combine(city, Prediction(0.9), (0.3, 0.7), text=title).verdict == "major"
+    middle = combine(city, Prediction(0.5), (0.3, 0.7), text=title)
+    assert middle.verdict == "review" and "政府令" in middle.why_review
+    county = replace(_rules("major", "strong"), level="county")
+    assert combine(county, Prediction(0.05), (0.3, 0.7), text=title).verdict == "review"
+    # without a model the rules' answer stands, with the issuance note
+    assert combine(city, None, (0.3, 0.7), text=title).verdict == "major"
