@@ -88,6 +88,22 @@ def test_the_chosen_thresholds_stay_within_the_review_budget_on_both_sets(traine
         assert choice["real_dev"]["review_rate"] <= MAX_REVIEW_RATE
 
 
+def test_training_writes_the_serving_file_the_model_then_loads(trained):
+    """`decision-screen train` also writes the numpy serving file (in the card, with its sha256);
+    the model loads from it and answers as the joblib artefact does."""
+    from model.learned import load_default
+    from model.learned.tfidf import TfidfModel
+    from model.learned.tfidf_serving import SERVING_FILE
+
+    base, (card, _) = trained
+    assert card["serving"]["file"] == SERVING_FILE and SERVING_FILE in card["files"]
+    served = load_default(base / "a", required=True, backend="tfidf")
+    assert served.loaded_from == "serving"
+    pickled = TfidfModel.load(base / "a", card, serving=False)
+    texts = [t.format(p="甲市") for t in MAJOR + MINOR] + ["某县防汛工作方案"]
+    assert served.predict(texts, k_similar=3) == pickled.predict(texts, k_similar=3)
+
+
 def test_split_keeps_each_issuer_on_one_side():
     recs = [corpus_mod.Record.model_validate({
         "id": f"s-{i:04d}", "title": f"标题{i}", "label": "major", "source_type": "document",

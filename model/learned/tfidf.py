@@ -1,6 +1,12 @@
 """The default learned model: TF-IDF features, calibrated major classifier, attribute heads and
 precedents, loaded from `model/artifacts/` after the model card's sha256 check.
 
+Two files hold it: the joblib artefact (the fitted scikit-learn estimators, what training
+writes) and the serving file derived from it (tfidf_serving.py: numpy arrays and JSON). `load`
+reads the serving file where the card lists one, so the service never imports scikit-learn or
+scipy; the estimators are unpickled only if something asks for them. Without a serving file
+the joblib artefact serves, compiled at load into the same plain data.
+
 `predict` runs the compiled path (tfidf_fast.py); `predict_sklearn` runs the pickled
 scikit-learn estimators and gives the same numbers (kept for tests and benchmarks).
 
@@ -11,43 +17,91 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import joblib
-
 from .base import REBUILD_HINT, ArtifactError, Prediction, disagreement_from
-from .tfidf_fast import CompiledTfidf
+from .tfidf_fast import CompiledTfidf, compile_estimators
 
 ARTIFACT_FILE = "tfidf_model.joblib"
+
+
+def load_bundle(path: Path) -> dict:
+    """The unpickled joblib artefact (imports scikit-learn and scipy)."""
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # a truncated or foreign pickle fails in many ways
+        raise ArtifactError(f"cannot load {path.name}: {type(exc).__name__}; rebuild with `{REBUILD_HINT}`") from exc
 
 
 class TfidfModel:
     backend = "tfidf"
 
-    def __init__(self, bundle: dict, card: dict):
-        self.features = bundle["features"]
-        self.major = bundle["major"]
-        self.attributes = bundle["attributes"]
-        self.precedents = bundle["precedents"]
+    def __init__(self, bundle: dict | None, card: dict, compiled: CompiledTfidf | None = None,
+                 bundle_path: Path | None = None):
+        """From the unpickled estimators (`bundle`), or from a compiled model (the serving file)
+        with the joblib's path, unpickled only if the estimators themselves are asked for."""
+        self._bundle = bundle
+        self._bundle_path = bundle_path
         self.version = card["version"]
         band = card.get("review_band")
         self.band = tuple(band) if band else None
         self.disagreement = disagreement_from(card)
         self.card = card
-        self.meta_features = bundle.get("meta")
-        self.compiled = CompiledTfidf(self.features, self.major, self.attributes, self.precedents,
-                                      self.meta_features)
+        if compiled is None:
+            if bundle is None:
+                raise ValueError("a TfidfModel needs its estimators or its compiled form")
+            compiled = CompiledTfidf(compile_estimators(bundle["features"], bundle["major"], bundle["attributes"],
+                                                        bundle["precedents"], bundle.get("meta")))
+        self.compiled = compiled
+        # where the answer came from: "serving" (numpy file) or "joblib" (scikit-learn estimators)
+        self.loaded_from = "joblib" if bundle is not None else "serving"
+
+    # The scikit-learn estimators, unpickled on first use where the model came from the serving
+    # file (predict_sklearn, tests, benchmarks; the service never asks for them).
+    @property
+    def bundle(self) -> dict:
+        if self._bundle is None:
+            if self._bundle_path is None:
+                raise ArtifactError("this model has no joblib artefact to read the estimators from")
+            self._bundle = load_bundle(self._bundle_path)
+        return self._bundle
+
+    @property
+    def features(self):
+        return self.bundle["features"]
+
+    @property
+    def major(self):
+        return self.bundle["major"]
+
+    @property
+    def attributes(self):
+        return self.bundle["attributes"]
+
+    @property
+    def precedents(self):
+        return self.bundle["precedents"]
+
+    @property
+    def meta_features(self):
+        return self.bundle.get("meta")
 
     @property
     def uses_meta(self) -> bool:
-        return self.meta_features is not None
+        return self.compiled.meta is not None
 
     @classmethod
-    def load(cls, directory: Path, card: dict) -> TfidfModel:
+    def load(cls, directory: Path, card: dict, serving: bool = True) -> TfidfModel:
+        """The model of a checked card (verify_artifact): from its serving file where the card
+        lists one and `serving` is on (no scikit-learn), else from the joblib artefact."""
         path = directory / card.get("artifact", ARTIFACT_FILE)
-        try:
-            bundle = joblib.load(path)
-        except Exception as exc:  # a truncated or foreign pickle fails in many ways
-            raise ArtifactError(f"cannot load {path.name}: {type(exc).__name__}; rebuild with `{REBUILD_HINT}`") from exc
-        return cls(bundle, card)
+        if serving:
+            from .tfidf_serving import load_serving
+
+            plain = load_serving(directory, card)
+            if plain is not None:
+                return cls(None, card, compiled=CompiledTfidf(plain), bundle_path=path)
+        return cls(load_bundle(path), card)
 
     def predict(self, texts: list[str | Mapping], k_similar: int = 3,
                 meta: list[dict | None] | None = None) -> list[Prediction]:

@@ -1,19 +1,20 @@
-"""The TF-IDF model's prediction path without scikit-learn at call time.
+"""The TF-IDF model's prediction path without scikit-learn or scipy.
 
-The fitted estimators (tfidf_estimators.py) are compiled once, at load, into plain data:
+The fitted estimators (tfidf_estimators.py) are compiled into plain data (`compile_estimators`):
 each vectoriser's vocabulary and idf, one weight matrix whose columns are the calibrated
 members' coefficients, the attribute heads' and the explainer's, and an inverted index of the
-precedents. A matter then costs its tokenisation, a few dictionary look-ups and one small
-gather-and-multiply; no input validation, no sparse-matrix construction, no joblib dispatch.
-The probabilities are those of the scikit-learn pipeline (tests/test_tfidf_fast.py compares
-them to 1e-9 on the whole corpus).
+precedents. The same plain data is what the serving file holds (tfidf_serving.py), so the
+service can load it without unpickling scikit-learn at all. A matter then costs its
+tokenisation, a few dictionary look-ups and one small gather-and-multiply; no input validation,
+no sparse-matrix construction, no joblib dispatch. The probabilities are those of the
+scikit-learn pipeline (tests/test_tfidf_fast.py compares them to 1e-9 on the whole corpus).
 
 Extra inputs: the meta block (MetaFeatures: unit kind, level, profile as tokens) is compiled
 after the text blocks, in the column order `with_meta` gives the estimators. Every block of the
 text union is compiled on its own, with the field of the input it reads (`TextFeatures.fields_`,
 block name → field; absent: the matter's text), so a further text field is one more vectoriser
 in the union and needs no change here. Vectorisers it does not recognise run through
-scikit-learn's own analyser (still exact, just slower)."""
+scikit-learn's own analyser (still exact, just slower, and then there is no serving file)."""
 from __future__ import annotations
 
 import re
@@ -39,31 +40,117 @@ def char_ngrams(text: str, lo: int, hi: int, lower: bool = True) -> list[str]:
     return grams
 
 
+def analyzer_spec(vec) -> dict | Callable[[str], Sequence[str]]:
+    """How one fitted TfidfVectorizer cuts a text: a plain description where this module knows
+    the analyser (the word analyser of tfidf_text.py, scikit-learn's character n-grams), else
+    a callable (scikit-learn's own analyser: exact, slower, and not exportable)."""
+    from .tfidf_text import word_ngrams
+
+    if vec.analyzer is word_ngrams and vec.input == "content":
+        return {"kind": "word_ngrams"}
+    if callable(vec.analyzer) and vec.input == "content":
+        return vec.analyzer
+    if (vec.analyzer == "char" and vec.input == "content" and vec.preprocessor is None
+            and vec.strip_accents is None):
+        return {"kind": "char", "ngram_range": [int(vec.ngram_range[0]), int(vec.ngram_range[1])],
+                "lowercase": bool(vec.lowercase)}
+    return vec.build_analyzer()
+
+
+def _analyser(spec) -> Callable[[str], Sequence[str]]:
+    if callable(spec):
+        return spec
+    if spec["kind"] == "word_ngrams":
+        from .tfidf_text import word_ngrams
+
+        return word_ngrams
+    if spec["kind"] == "char":
+        lo, hi = spec["ngram_range"]
+        lower = bool(spec["lowercase"])
+        return lambda text: char_ngrams(text, lo, hi, lower)
+    raise ValueError(f"unknown analyser {spec!r}")
+
+
+def compile_estimators(features, major, heads, precedents=None, meta=None) -> dict:
+    """The fitted estimators (TextFeatures, MajorClassifier, AttributeHeads, Precedents,
+    MetaFeatures) as plain data: what CompiledTfidf runs on and what tfidf_serving.py writes.
+    Reads the estimators' attributes only; imports neither scikit-learn nor scipy itself."""
+    fields = getattr(features, "fields_", {}) or {}
+    blocks, terms = [], []
+    offset = 0
+    for name, vec in features.union_.transformer_list:
+        size = len(vec.vocabulary_)
+        block_terms: list = [None] * size
+        for term, j in vec.vocabulary_.items():
+            block_terms[int(j)] = term
+        terms += block_terms
+        norm = vec.norm
+        if norm not in ("l2", "l1", None):
+            raise ValueError(f"unsupported norm {norm!r}")
+        blocks.append({"name": name, "field": fields.get(name), "analyzer": analyzer_spec(vec), "offset": offset,
+                       "size": size, "sublinear": bool(vec.sublinear_tf), "binary": bool(vec.binary), "norm": norm,
+                       "idf": (np.asarray(vec.idf_, np.float64) if getattr(vec, "use_idf", True)
+                               else np.ones(size))})
+        offset += size
+    if len(features.names_) != offset:
+        raise ValueError("feature names do not match the vectorisers' vocabularies")
+    if list(features.names_) != terms:
+        raise ValueError("feature names are not the vectorisers' vocabularies in column order")
+    meta_plain = None
+    if meta is not None:  # binary tokens × weight, appended after the text columns
+        size = len(meta.vocabulary_)
+        meta_terms: list = [None] * size
+        for term, j in meta.vocabulary_.items():
+            meta_terms[int(j)] = term
+        if list(meta.names_) != meta_terms:
+            raise ValueError("meta token names are not the meta vocabulary in column order")
+        terms += meta_terms
+        meta_plain = {"weight": float(meta.weight), "offset": offset, "size": size}
+    # One weight matrix, one gather per matter: [calibrated members | attribute heads | explainer].
+    attribute_names = list(heads.heads_)
+    cols = [major.coef_]
+    if attribute_names:
+        cols.append(np.vstack([heads.heads_[n].coef_[0] for n in attribute_names]))
+    cols.append(major.explainer_.coef_[:1])
+    plain = {"blocks": blocks, "terms": terms, "meta": meta_plain,
+             "weights": np.ascontiguousarray(np.vstack(cols).T, dtype=np.float64),  # [features, members+heads+1]
+             "n_members": int(major.coef_.shape[0]), "attribute_names": attribute_names,
+             "major_intercept": np.asarray(major.intercept_, dtype=np.float64),
+             "cal_a": np.asarray(major.cal_a_, dtype=np.float64), "cal_b": np.asarray(major.cal_b_, dtype=np.float64),
+             "head_intercept": np.array([heads.heads_[n].intercept_[0] for n in attribute_names], dtype=np.float64),
+             "precedents": None}
+    if precedents is not None and getattr(precedents, "items_", None):
+        matrix = precedents.matrix_.tocsc()  # column j = the precedents carrying feature j
+        matrix.sort_indices()
+        import inspect
+
+        min_score = 0.15
+        default = inspect.signature(type(precedents).query).parameters.get("min_score")
+        if default is not None and default.default is not inspect.Parameter.empty:
+            min_score = float(default.default)
+        plain["precedents"] = {"indptr": np.asarray(matrix.indptr, np.int64),
+                               "indices": np.asarray(matrix.indices, np.int64),
+                               "data": np.asarray(matrix.data, np.float64),
+                               "items": list(precedents.items_), "min_score": min_score}
+    return plain
+
+
 class _Block:
     """One fitted TfidfVectorizer of the union: analyser, vocabulary (global column indices)
     and idf, applied exactly as TfidfVectorizer.transform does."""
 
-    def __init__(self, vec, offset: int, field: str | None):
-        self.field = field
-        self.vocab = {term: int(j) + offset for term, j in vec.vocabulary_.items()}
-        self.idf = np.zeros(offset + len(vec.vocabulary_))
-        if getattr(vec, "use_idf", True):
-            self.idf[offset:] = vec.idf_
-        else:
-            self.idf[offset:] = 1.0
-        self.sublinear = bool(vec.sublinear_tf)
-        self.binary = bool(vec.binary)
-        self.norm = vec.norm
+    def __init__(self, plain: dict, terms: list[str]):
+        offset, size = plain["offset"], plain["size"]
+        self.field = plain["field"]
+        self.vocab = dict(zip(terms[offset:offset + size], range(offset, offset + size)))
+        self.idf = np.zeros(offset + size)
+        self.idf[offset:] = plain["idf"]
+        self.sublinear = bool(plain["sublinear"])
+        self.binary = bool(plain["binary"])
+        self.norm = plain["norm"]
         if self.norm not in ("l2", "l1", None):
             raise ValueError(f"unsupported norm {self.norm!r}")
-        if callable(vec.analyzer) and vec.input == "content":
-            self.analyse: Callable[[str], Sequence[str]] = vec.analyzer
-        elif (vec.analyzer == "char" and vec.input == "content" and vec.preprocessor is None
-              and vec.strip_accents is None):
-            lo, hi, lower = vec.ngram_range[0], vec.ngram_range[1], bool(vec.lowercase)
-            self.analyse = lambda text: char_ngrams(text, lo, hi, lower)
-        else:  # anything else: scikit-learn's own analyser
-            self.analyse = vec.build_analyzer()
+        self.analyse = _analyser(plain["analyzer"])
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(sorted column indices, tf-idf values) of one text."""
@@ -92,76 +179,68 @@ class _Block:
 class CompiledTfidf:
     """TextFeatures + MajorClassifier + AttributeHeads + Precedents as arrays.
 
-    `rows(items)` gives each item's sparse feature vector; `scores(idx, data)` its calibrated
-    P(major), attribute probabilities and per-feature contributions; `similar(idx, data, k)` its
-    nearest precedents."""
+    Built from plain data (`compile_estimators`, or the serving file of tfidf_serving.py: the
+    same data, so the same numbers). `rows(items)` gives each item's sparse feature vector;
+    `scores(idx, data)` its calibrated P(major), attribute probabilities and per-feature
+    contributions; `similar(idx, data, k)` its nearest precedents. No scikit-learn, no scipy."""
 
-    def __init__(self, features, major, heads, precedents=None, meta=None):
-        fields = getattr(features, "fields_", {}) or {}
-        self.blocks: list[_Block] = []
-        offset = 0
-        for name, vec in features.union_.transformer_list:
-            self.blocks.append(_Block(vec, offset, fields.get(name)))
-            offset += len(vec.vocabulary_)
-        if len(features.names_) != offset:
-            raise ValueError("feature names do not match the vectorisers' vocabularies")
-        names = list(features.names_)
-        self.meta = meta
-        if meta is not None:  # binary tokens × weight, appended after the text columns
-            from .tfidf_estimators import meta_tokens
+    def __init__(self, plain: dict):
+        terms = plain["terms"]
+        self.blocks = [_Block(b, terms) for b in plain["blocks"]]
+        offset = sum(b["size"] for b in plain["blocks"])
+        self.meta = plain["meta"]
+        if self.meta is not None:
+            from .tfidf_text import meta_tokens
 
             self._meta_tokens = meta_tokens
-            self.meta_vocab = {t: int(j) + offset for t, j in meta.vocabulary_.items()}
-            self.meta_weight = float(meta.weight)
-            offset += len(meta.vocabulary_)
-            names += list(meta.names_)
+            lo, size = self.meta["offset"], self.meta["size"]
+            self.meta_vocab = dict(zip(terms[lo:lo + size], range(lo, lo + size)))
+            self.meta_weight = float(self.meta["weight"])
+            offset += size
+        if len(terms) != offset:
+            raise ValueError("the terms do not match the blocks' sizes")
         self.n_features = offset
-        self.names = np.array(names, dtype=object)
         # Single characters and punctuation-bearing n-grams explain nothing to a reader; decided
         # once per feature instead of once per matter.
-        self.term_names = [str(n).replace("_", "") for n in names]
+        self.term_names = [str(n).replace("_", "") for n in terms]
         self.readable = np.array([len(n) >= 2 and _READABLE.fullmatch(n) is not None for n in self.term_names])
-        # One weight matrix, one gather per matter: [calibrated members | attribute heads | explainer].
-        self.n_members = major.coef_.shape[0]
-        self.attribute_names = list(heads.heads_)
-        cols = [major.coef_]
-        if self.attribute_names:
-            cols.append(np.vstack([heads.heads_[n].coef_[0] for n in self.attribute_names]))
-        cols.append(major.explainer_.coef_[:1])
-        self.weights = np.ascontiguousarray(np.vstack(cols).T)  # [features, members + heads + 1]
-        self.major_intercept = np.asarray(major.intercept_, dtype=float)
-        self.cal_a = np.asarray(major.cal_a_, dtype=float)
-        self.cal_b = np.asarray(major.cal_b_, dtype=float)
-        self.head_intercept = np.array([heads.heads_[n].intercept_[0] for n in self.attribute_names])
-        self._precedents(precedents)
+        self.weights = np.ascontiguousarray(plain["weights"], dtype=np.float64)
+        if self.weights.shape[0] != offset:
+            raise ValueError("the weight matrix does not match the features")
+        self.n_members = int(plain["n_members"])
+        self.attribute_names = list(plain["attribute_names"])
+        self.major_intercept = np.asarray(plain["major_intercept"], dtype=np.float64)
+        self.cal_a = np.asarray(plain["cal_a"], dtype=np.float64)
+        self.cal_b = np.asarray(plain["cal_b"], dtype=np.float64)
+        self.head_intercept = np.asarray(plain["head_intercept"], dtype=np.float64)
+        self._precedents(plain["precedents"])
         for block in self.blocks:  # load the tokeniser's dictionary (jieba) now, not on the first matter
             block.analyse("预热")
 
-    def _precedents(self, precedents) -> None:
+    def _precedents(self, prec: dict | None) -> None:
         """Precedent vectors by feature: the features most precedents carry (common characters)
         as dense rows, one gather and one product per query; the rest as an inverted index."""
         self.precedent_items: list[dict] = []
         self.precedent_min_score = 0.15
-        if precedents is None or not getattr(precedents, "items_", None):
+        if not prec or not prec["items"]:
             self.by_feature = None
             return
-        matrix = precedents.matrix_.tocsc()  # column j = the precedents carrying feature j
-        matrix.sort_indices()
-        self.by_feature = (np.asarray(matrix.indptr, np.int64), np.asarray(matrix.indices, np.int64),
-                           np.asarray(matrix.data, np.float64))
-        self.precedent_items = list(precedents.items_)
+        indptr = np.asarray(prec["indptr"], np.int64)
+        docs = np.asarray(prec["indices"], np.int64)
+        weights = np.asarray(prec["data"], np.float64)
+        self.by_feature = (indptr, docs, weights)
+        self.precedent_items = list(prec["items"])
+        self.precedent_min_score = float(prec["min_score"])
         n_docs = len(self.precedent_items)
-        df = np.diff(self.by_feature[0])
+        df = np.diff(indptr)
         dense = np.flatnonzero(df > max(32, n_docs // 20))
         self.dense_row = np.full(len(df), -1, np.int64)
         self.dense_row[dense] = np.arange(len(dense))
-        self.dense = np.ascontiguousarray(matrix[:, dense].T.toarray())  # [dense features, precedents]
-        self.by_feature_csr = matrix.T.tocsr()  # [features, precedents], for a batch's sparse product
-        import inspect
-
-        default = inspect.signature(type(precedents).query).parameters.get("min_score")
-        if default is not None and default.default is not inspect.Parameter.empty:
-            self.precedent_min_score = float(default.default)
+        # [dense features, precedents]: the columns of those features, written out
+        self.dense = np.zeros((len(dense), n_docs))
+        lengths = df[dense]
+        pos = _ranges(indptr[dense], lengths)
+        self.dense[np.repeat(np.arange(len(dense)), lengths), docs[pos]] = weights[pos]
 
     def row(self, item: str | Mapping, meta: Mapping | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(column indices, values) of one input: a text, or a mapping with the text under
@@ -246,14 +325,15 @@ class CompiledTfidf:
     def predict_batch(self, items: Sequence, metas: Sequence | None = None, k: int = 0
                       ) -> list[tuple[float, dict[str, float], list[tuple[str, float]], list[dict]]]:
         """(P(major), attributes, terms, precedents) per item, computed for the batch at once."""
-        from scipy import sparse
-
         n = len(items)
         if not n:
             return []
         indptr, cols, data = self.rows(items, metas)
-        X = sparse.csr_matrix((data, cols, indptr), shape=(n, self.n_features))
-        Z = np.asarray(X @ self.weights)
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        # X @ weights, one column at a time: entries summed in row order, as a CSR product does
+        Z = np.empty((n, self.weights.shape[1]))
+        for c in range(self.weights.shape[1]):
+            Z[:, c] = np.bincount(rows, weights=self.weights[cols, c] * data, minlength=n)
         m, h = self.n_members, len(self.attribute_names)
         f = Z[:, :m] + self.major_intercept
         probs = np.mean(1.0 / (1.0 + np.exp(self.cal_a * f + self.cal_b)), axis=1)
@@ -272,11 +352,10 @@ class CompiledTfidf:
         n = len(indptr) - 1
         if self.by_feature is None:
             return [[] for _ in range(n)]
-        from scipy import sparse
-
-        n_features = self.by_feature_csr.shape[0]
+        f_indptr, docs, weights = self.by_feature
+        n_text, n_docs = len(f_indptr) - 1, len(self.precedent_items)
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-        keep = cols < n_features  # the precedents know the text columns only (not meta)
+        keep = cols < n_text  # the precedents know the text columns only (not meta)
         rows, cols, data = rows[keep], cols[keep], data[keep]
         norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
         norms[norms == 0] = 1.0
@@ -285,9 +364,15 @@ class CompiledTfidf:
         in_dense = dense_rows >= 0
         Q = np.zeros((n, self.dense.shape[0]))
         Q[rows[in_dense], dense_rows[in_dense]] = q[in_dense]
+        sims = Q @ self.dense
         rest = ~in_dense
-        Q_rest = sparse.csr_matrix((q[rest], (rows[rest], cols[rest])), shape=(n, n_features))
-        sims = Q @ self.dense + (Q_rest @ self.by_feature_csr).toarray()
+        r_rest, c_rest, q_rest = rows[rest], cols[rest], q[rest]
+        lengths = f_indptr[c_rest + 1] - f_indptr[c_rest]
+        if lengths.sum():  # the inverted index: every (query feature, precedent) entry in one array
+            pos = _ranges(f_indptr[c_rest], lengths)
+            flat = np.repeat(r_rest, lengths) * n_docs + docs[pos]
+            sims += np.bincount(flat, weights=weights[pos] * np.repeat(q_rest, lengths),
+                                minlength=n * n_docs).reshape(n, n_docs)
         # Rank only what can be shown (at or above the minimum score): by row, score, corpus order.
         r, j = np.nonzero(sims >= self.precedent_min_score)
         score = sims[r, j]
@@ -352,8 +437,7 @@ class CompiledTfidf:
         lengths = indptr[rest + 1] - starts
         total = int(lengths.sum())
         if total:
-            # positions of every (feature, precedent) entry of the remaining features, in one array
-            pos = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+            pos = _ranges(starts, lengths)  # every (feature, precedent) entry of the remaining features
             sims = sims + np.bincount(docs[pos], weights=weights[pos] * np.repeat(q_rest, lengths),
                                       minlength=len(self.precedent_items))
         # Only precedents at or above the minimum score are shown: rank those alone (by score,
@@ -361,3 +445,9 @@ class CompiledTfidf:
         cand = np.flatnonzero(sims >= self.precedent_min_score)
         top = cand[np.lexsort((cand, -sims[cand]))[:k]]
         return [{**self.precedent_items[i], "score": round(float(sims[i]), 4)} for i in top.tolist()]
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions start, start+1, … start+length-1 of every (start, length) pair, in one array."""
+    total = int(lengths.sum())
+    return np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
