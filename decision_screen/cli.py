@@ -210,13 +210,15 @@ def calendar(year: int = typer.Option(..., "--year", help="catalogue year"),
 
 
 def _register_optional() -> None:
-    """Commands that live in other packages join here. Both register modules import only typer at
-    module level (their heavy libraries load inside the commands), so the `api` extra is needed
-    only to run the service commands, not to list them."""
+    """Commands that live in other packages join here. The register modules import only typer (and
+    yaml) at module level (their heavy libraries load inside the commands), so the `api` extra is
+    needed only to run the service commands, not to list them."""
     from api.cli import register as register_service
-    from training.cli import register as register_training
+    from training.cli import corpus_app, register as register_training
+    from training.provenance import register as register_provenance
 
     register_training(app)
+    register_provenance(corpus_app)  # `corpus provenance`: source-host classes (corpora/source_hosts.yaml)
     register_service(app)
 
 
