@@ -26,7 +26,7 @@ from .rules import RuleResult
 # Priors used when no learned model is present: how often the rules' kinds of answer were
 # right is unknown without a model, so these only order the answers; they are not calibrated.
 RULE_PRIOR = {("major", "strong"): 0.9, ("not_major", "strong"): 0.08, ("review", "weak"): 0.5,
-              ("not_major", "none"): 0.25}
+              ("review", "hold"): 0.5, ("not_major", "none"): 0.25}
 OVERRULE = 0.92  # model confidence needed to send a clear rule answer to review
 # (major_below, exclusion_above): a clear enumeration/threshold hit goes to review when P(major)
 # is at or below the first; a clear exclusion when it is at or above the second. A trained model
@@ -114,8 +114,11 @@ def _open_rule(iss: Issuance | None) -> bool:
 def decided_by(rules: RuleResult, text: str = "", level_known: bool = True) -> str:
     """Which threshold can change this matter's verdict once a model is present: "enumeration"
     (a clear major hit; only major_below), "exclusion" (a surviving exclusion; only
-    exclusion_above) or "model" (rules weak or silent; only the review band). Threshold
+    exclusion_above), "hold" (a local choice the profile does not settle; always review, no
+    threshold moves it) or "model" (rules weak or silent; only the review band). Threshold
     selection scores each kind apart with this, so it follows `combine` exactly."""
+    if rules.strength == "hold":
+        return "hold"
     iss = issuance(text, rules.level, level_known) if text else None
     normative = iss is not None and iss.kind == "normative" and (rules.exclusion is None or _legislation_falls(rules, iss))
     if rules.verdict == "major" and rules.strength == "strong" and not _open_rule(iss):
@@ -144,6 +147,12 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
              disagreement: tuple[float, float] | None, normative: bool, open_rule: bool = False) -> Combined:
     lo, hi = band
     major_below, exclusion_above = disagreement or DEFAULT_DISAGREEMENT
+    if rules.strength == "hold":
+        # The model learned the corpus's reading for this profile; the choice is the local rule's.
+        p = pred.probability if pred is not None else RULE_PRIOR[("review", "hold")]
+        hit = rules.exclusion
+        return Combined("review", p, _evenness(0.5), "local_rule",
+                        (hit.detail.get("hold_why") if hit else None) or "是否属于重大行政决策取决于本地规定, 请按本地目录规定判断")
     strong_major = rules.verdict == "major" and rules.strength == "strong" and not (open_rule and pred is not None)
     if pred is None:
         if normative and not strong_major:

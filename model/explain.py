@@ -18,7 +18,7 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     elif rules.exclusion:
         h = rules.exclusion
         out.append(Reason(kind="exclusion", rule_id=h.rule_id, evidence=h.evidence, span=list(h.span or []) or None,
-                          basis=h.basis, source=h.source, text=f"排除: {h.why}"))
+                          basis=h.basis, source=h.source, text=(f"取决于本地规定: {h.why}" if h.detail.get("hold") else f"排除: {h.why}")))
     for h in rules.overridden:
         out.append(Reason(kind="exclusion_overridden", rule_id=h.rule_id, evidence=h.evidence,
                           span=list(h.span or []) or None, basis=h.basis, source=h.source,

@@ -131,6 +131,10 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
     route: Exclusion | None = None
     if verdict == "not_major" and exclusion_id:
         route = next((e for e in profile.exclusions if e.id == exclusion_id and e.route_steps), None)
+    # A matter held for a local choice (a budget under a profile that does not settle it) has
+    # its statutory route whatever the choice; the 条例's steps apply only if the local rule lists it.
+    held = (next((e for e in profile.exclusions if e.id == exclusion_id and e.hold), None)
+            if verdict == "review" and exclusion_id else None)
     out: list[Procedure] = []
     for name in PROCEDURE_NAMES:
         rule = by_name.get(name)
@@ -147,12 +151,19 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
                 why = f"{why}; {route.route_why or ''}".rstrip("; ")
             out.append(Procedure(name=name, required=False, status="not_required", basis=rule.basis, why=why))
             continue
+        if held is not None and name in held.route_steps:
+            timing = "npc_after_decision" if name == NPC_STEP else "publication"
+            out.append(Procedure(name=name, required=True, status="required", basis=held.route_basis or held.basis,
+                                 why=held.route_why or held.why, deadline=schedule.get(timing)))
+            continue
         status, why, basis = _evaluate(rule, text, category, attributes, profile)
         if name == "集体讨论决定" and status == "required":
             why = f"{why}; 由{_collective_body(profile, level)}讨论决定"
         if name == "风险评估" and status == "required" and profile.settings.risk_report_filed_with_zhengfawei:
             why += "; 评估报告报同级党委政法委备案"
-        if verdict == "review" and status in ("required", "recommended"):
+        if held is not None and status in ("required", "recommended"):
+            status, why = "conditional", f"如本地规定将其列为重大行政决策: {why}"
+        elif verdict == "review" and status in ("required", "recommended"):
             why = f"如确认为重大行政决策: {why}"
         deadline = schedule.get(rule.timing) if (status in ("required", "recommended") and rule.timing) else None
         if deadline is not None and deadline.estimated and ESTIMATED_WARNING not in warnings:

@@ -134,6 +134,12 @@ class Exclusion(_Patterned):
     route_steps: list[str] = Field(default_factory=list)
     route_basis: str | None = None
     route_why: str | None = None
+    # Whether the class is in scope is a local choice this profile does not settle (budgets:
+    # the 条例 names none, several local rules list them): the matter is held for a person,
+    # whatever the model says, with `hold_why` naming the choice. A profile that settles it
+    # overrides the exclusion (jiangsu_city) or carries its own entry without `hold`.
+    hold: bool = False
+    hold_why: str | None = None
 
 
 class Enumeration(_Patterned):

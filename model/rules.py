@@ -5,7 +5,10 @@ Precedence (documented in docs/RULES.md and pinned by tests):
 2. An enumeration entry whose `overrides` names that exclusion type cancels it (an emergency
    *plan* cancels the emergency-*response* exclusion; a 规范性文件 cancels legislation;
    a profile that lists budgets cancels the macro/fiscal exclusion).
-3. A surviving exclusion makes the matter not major, whatever its numbers.
+3. A surviving exclusion makes the matter not major, whatever its numbers; one marked `hold`
+   (a class the law leaves to local rules the profile does not settle, the year's budget
+   nationally) makes it review instead, unless a strong enumeration or a published threshold
+   makes it major.
 4. A profile's own published standard for a category (`decides`) takes precedence over the
    general enumeration of that category: below it the category's hits do not make the matter
    major; without the figure they only put it in review.
@@ -50,7 +53,7 @@ class RuleResult:
     category: str | None
     tier: str | None
     level: str
-    strength: str  # strong | weak | none
+    strength: str  # strong | weak | none | hold (a local choice the profile does not settle)
     # Enumeration hits a profile's own category standard set aside (figure below it) or held
     # to review (figure missing); each carries the standard in detail["standard"].
     below_standard: list[Hit] = field(default_factory=list)
@@ -97,7 +100,8 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         m = ex.match(text)
         if m:
             excl_hits.append(Hit(ex.id, "exclusion", m.group(0), m.span(), ex.basis, ex.why,
-                                 src(ex.source), {"type": ex.type}))
+                                 src(ex.source), {"type": ex.type, **({"hold": True, "hold_why": ex.hold_why}
+                                                                      if ex.hold else {})}))
 
     # 2. enumerations
     enum_hits: list[Hit] = []
@@ -194,7 +198,13 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     binding = [h for h in th_hits if not h.detail["project_default"]]
 
     strong = [h for h in counted if h.detail["strength"] == "strong"]
-    if exclusion is not None:
+    held = exclusion is not None and exclusion.detail.get("hold")
+    if held and (strong or binding):
+        verdict, strength = "major", "strong"  # listed on its own merits, whatever the held class
+        exclusion = None
+    elif held:
+        verdict, strength = "review", "hold"
+    elif exclusion is not None:
         verdict, strength = "not_major", "strong"
     elif strong or binding:
         verdict, strength = "major", "strong"

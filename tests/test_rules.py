@@ -106,7 +106,13 @@ def test_town_threshold_of_one_million_yuan(screener):
 
 def test_budget_depends_on_the_profile(screener):
     title = "2026年度县级一般公共预算草案编制"
-    assert screener.screen({"title": title}).verdict == "not_major"
+    # nationally the 条例 names no budget and local rules differ: held for a person, who is told why
+    national = screener.screen({"title": title})
+    assert national.verdict == "review" and national.exclusion["rule_id"] == "national.ex.budget_draft"
+    assert any(r.kind == "review_band" and "本地规定" in r.text for r in national.reasons)
+    steps = {p.name: p for p in national.procedures}
+    assert steps["人大报告"].status == "required" and "预算法" in steps["人大报告"].basis
+    assert steps["合法性审查"].status == "conditional" and "本地规定" in steps["合法性审查"].why
     js = screener.screen({"title": title, "profile": "jiangsu_city"})
     assert js.verdict == "major"
     assert any(r.kind == "exclusion_overridden" for r in js.reasons)

@@ -71,6 +71,10 @@ class _Set:
                                  [((0.5, 0.5), (float(mb), 0.99)) for mb in LOW])
         self.excl = self._single(items, rules, probs, np.flatnonzero(kind == "exclusion"),
                                  [((0.5, 0.5), (0.01, float(ex))) for ex in HIGH])
+        # Held matters (a local choice the profile does not settle) are reviewed whatever the
+        # thresholds: a constant term.
+        held = self.y[kind == "hold"]
+        self.hold = np.array([held.sum(), 0, len(held), len(held), 0, 0], dtype=float)
 
     def _single(self, items, rules, probs, idx, settings) -> np.ndarray:
         y = self.y[idx]
@@ -84,7 +88,8 @@ class _Set:
 
     def rates(self) -> dict[str, np.ndarray]:
         """Each rate over [lo, hi, major_below, exclusion_above]."""
-        t = (self.band[:, :, None, None, :] + self.enum[None, None, :, None, :] + self.excl[None, None, None, :, :])
+        t = (self.band[:, :, None, None, :] + self.enum[None, None, :, None, :] + self.excl[None, None, None, :, :]
+             + self.hold)
         return {"recall_major_or_review": t[..., 0] / self.n_major, "accuracy": t[..., 1] / self.n,
                 "review_rate": t[..., 2] / self.n,
                 "precision_major_or_review": t[..., 0] / np.maximum(t[..., 3], 1),
