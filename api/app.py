@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -44,6 +45,12 @@ TAGS = [
 ]
 
 
+def warm_later() -> None:
+    from model.extract import parse_number
+
+    parse_number("三")
+
+
 def create_app(settings: Settings | None = None, screener: Screener | None = None) -> FastAPI:
     """The app. `screener` lets an embedding program (or a test suite) share one loaded engine."""
     settings = settings or from_env()
@@ -58,6 +65,9 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
             gc.collect()
             gc.freeze()
         app.state.ctx = ctx
+        # What the first requests would otherwise load (the Chinese-numeral reader), loaded
+        # just after the process is ready instead of before: readiness comes first.
+        threading.Thread(target=warm_later, name="warm-later", daemon=True).start()
         try:
             yield
         finally:

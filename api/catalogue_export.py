@@ -10,10 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-
 from model.dates import SHANGHAI
 from model.vocab import safe_cell
 
@@ -70,6 +66,11 @@ def _subtitle(info: dict, items: list[dict]) -> str:
 
 
 def build_catalogue_xlsx(info: dict, items: list[dict], changes: list[dict], versions: list[dict]) -> bytes:
+    # imported here, not with the module: a web process that writes no catalogue never loads openpyxl
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     ws.title = "目录"

@@ -10,6 +10,7 @@ Web and database libraries are imported inside the commands, so `decision-screen
 keeps working (and starting fast) on an install without the `api` extra."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -112,6 +113,9 @@ def serve(
             stop(child, grace=40)
 
 
+WORKER_NICENESS = 5  # the job worker that serve starts runs at this much lower CPU priority
+
+
 def _start_worker_child():
     """`decision-screen worker` as a child process that dies with this one, even on SIGKILL
     (the kernel's parent-death signal), so a killed server never leaves a worker behind."""
@@ -125,6 +129,10 @@ def _start_worker_child():
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:  # not Linux: the finally of serve still stops it on a normal exit
             pass
+        # Below the web processes: when both want the CPU (start-up, a job during screening
+        # traffic), the callers waiting on a screening come first; idle cores still run jobs.
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
 
     # serve has started no thread yet, so preexec_fn is safe here.
     return subprocess.Popen([sys.executable, "-m", "decision_screen", "worker"], preexec_fn=_die_with_parent)  # noqa: PLW1509

@@ -307,10 +307,51 @@ def alembic_config(url: str):
 _MIGRATE_LOCK = threading.Lock()
 
 
+def head_revision() -> str | None:
+    """The newest revision of api/migrations/versions, read from the files' `revision` and
+    `down_revision` lines without importing Alembic; None where that is not one clear head
+    (Alembic then decides)."""
+    import re
+
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    rev_line = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
+    down_line = re.compile(r"""^down_revision\s*(?::[^=\n]*)?=\s*(?:None|["']([^"']+)["'])\s*$""", re.MULTILINE)
+    for path in (API_DIR / "migrations" / "versions").glob("*.py"):
+        if path.name.startswith(("__", ".#")):  # as Alembic skips them
+            continue
+        source = path.read_text(encoding="utf-8")
+        rev, down = rev_line.findall(source), down_line.findall(source)
+        if len(rev) != 1 or len(down) != 1:
+            return None
+        revisions.add(rev[0])
+        if down[0]:
+            parents.add(down[0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def at_head(db: Database) -> bool:
+    """Whether the database's alembic_version already names the newest revision (one query,
+    no Alembic import: most starts find the schema current)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except Exception:  # noqa: BLE001  (no table yet, another database: Alembic decides)
+        return False
+    return [r[0] for r in rows] == [head]
+
+
 def migrate(db: Database) -> None:
     """Bring the schema to the newest revision. Safe when several processes start at once:
     SQLite serialises them on BEGIN IMMEDIATE, PostgreSQL on an advisory lock (env.py).
-    Within one process a lock is needed too: Alembic's migration context is a global."""
+    Within one process a lock is needed too: Alembic's migration context is a global.
+    A schema already at the newest revision costs one query (Alembic is not imported)."""
+    if at_head(db):
+        return
     from alembic import command
 
     cfg = alembic_config(db.url)

@@ -8,7 +8,10 @@ are escaped with a leading apostrophe by model.vocab.safe_cell, as in the CLI.
 
 The compiler's decisions (采纳 / 不采纳 / 待定, api/services/decisions.py) and near-duplicates
 across units (model/neardup.py) are columns of their own; the sheet has a title row, prints
-landscape at the page's width with the headings repeated, has a filter, and shows Beijing time."""
+landscape at the page's width with the headings repeated, has a filter, and shows Beijing time.
+
+openpyxl is imported where a workbook is built, not with the module: a web process that never
+writes a spreadsheet does not pay for it at start (issue 13)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,11 +19,6 @@ import io
 import json
 from collections import Counter
 from collections.abc import Iterable
-
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet.cell_range import CellRange
 
 from model.dates import SHANGHAI, read_planned
 from model.fileio import flatten
@@ -66,6 +64,7 @@ def near_text(matches: list[dict] | None) -> str:
 
 def _header_style(ws, columns: list[str]):
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
 
     cells = []
     for c in columns:
@@ -114,7 +113,10 @@ def catalogue_row(rec: dict, first_seen: dict[str, int], decision: dict | None =
 def build_result_xlsx(job: dict, records: Iterable[dict], decisions: dict[int, dict] | None = None,
                       near: dict[int, list[dict]] | None = None) -> bytes:
     """The draft catalogue; `decisions` and `near` by row number (both optional)."""
+    from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.cell_range import CellRange
 
     decisions = decisions or {}
     near = near or {}
@@ -174,6 +176,8 @@ def _col(i: int) -> str:
 
 def _summary(wb, job: dict, verdicts: Counter, categories: Counter, tiers: Counter, procs: Counter, dups: int,
              decisions: dict[int, dict] | None = None, near_rows: int = 0):
+    from openpyxl.chart import BarChart, Reference
+
     ws = wb.create_sheet("汇总")
     ws.column_dimensions["A"].width = 34
     ws.column_dimensions["B"].width = 40
@@ -257,6 +261,9 @@ TEMPLATE_COLUMNS = [
 
 
 def template_xlsx() -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
     wb = Workbook()
     ws = wb.active
     ws.title = "决策事项"

@@ -16,7 +16,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -102,9 +101,6 @@ class UiRoute(APIRoute):
         return handler
 
 
-templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-
-
 def static_files() -> StaticFiles:
     return StaticFiles(directory=str(STATIC_DIR))
 
@@ -124,8 +120,16 @@ def _pct(value) -> str:
     return "—" if value is None else f"{float(value) * 100:.1f}%"
 
 
-templates.env.globals["static_url"] = static_url
-templates.env.filters["pct"] = _pct
+@lru_cache(maxsize=1)
+def templates():
+    """The pages' Jinja2 environment, made on the first page rendered (jinja2 is not imported
+    at start: a process that only answers the JSON API never loads it)."""
+    from fastapi.templating import Jinja2Templates
+
+    made = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    made.env.globals["static_url"] = static_url
+    made.env.filters["pct"] = _pct
+    return made
 
 
 def ctx_of(request: Request):
@@ -201,7 +205,7 @@ def render(request: Request, template: str, status: int = 200, **context) -> Res
     base = {"key": key, "csrf_token": session_of(request).csrf, "csrf_field": CSRF_FIELD, "nav": _nav(key),
             "versions": {"model": scr.model_version, "rules": scr.rules_version},
             "scopes_zh": [SCOPE_ZH.get(s, s) for s in sorted(key.scopes)] if key else []}
-    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
+    return templates().TemplateResponse(request, template, {**base, **context}, status_code=status)
 
 
 def signed_in(*scopes: str, api: bool = False):
