@@ -1,7 +1,7 @@
 """Source-host classes (corpora/source_hosts.yaml) and the provenance rule of GUIDELINES.md:
 the official page in source_url, a copying site in read_at, no item sourced only from an unrelated site."""
 from training.provenance import (HostTable, apply_rule, classify_host, classify_item, host_of, load_hosts,
-                                 official_url, read_items)
+                                 official_url, read_items, source_is_official)
 
 TABLE = HostTable(suffixes={"government": ("gov.cn",), "official_media": ("people.com.cn",)},
                   hosts={"copy.example": "mirror", "lost.example": "mirror", "ebook.example": "unrelated"},
@@ -55,3 +55,32 @@ def test_no_corpus_item_is_sourced_from_a_mirror_or_an_unrelated_site():
     bad = [r["id"] for recs in read_items().values() for r in recs
            if classify_item(r, table) in ("mirror", "unrelated")]
     assert not bad, bad[:20]
+
+
+def test_read_at_may_be_any_host_while_source_url_must_be_official():
+    """The rule looks at source_url only: an official page read at an unrelated site, an unresolved
+    copy or an unlisted host is kept as it is (this is how restored items are recorded); an item whose
+    source_url is unrelated goes even when its read_at is an official page."""
+    records = [
+        _rec("a-0001", "http://www.city.gov.cn/art/1.html", read_at="https://ebook.example/read/1"),
+        _rec("a-0002", "http://cq.people.com.cn/n2/2.html", read_at="http://lost.example/n2/2.html"),
+        _rec("a-0003", "http://www.city.gov.cn/art/3.html", read_at="http://new.example/3.html"),
+        _rec("a-0004", "https://ebook.example/read/4", read_at="http://www.city.gov.cn/art/4.html"),
+        _rec("d-0001", "http://www.city.gov.cn/art/1.html", read_at="https://ebook.example/read/1",
+             derived_from="a-0001"),
+    ]
+    kept, rewritten, dropped = apply_rule(records, TABLE)
+    assert [r["id"] for r in kept] == ["a-0001", "a-0002", "a-0003", "d-0001"]
+    assert kept == [r for r in records if r["id"] != "a-0004"]  # kept unchanged, read_at included
+    assert rewritten == [] and [r["id"] for r in dropped] == ["a-0004"]
+    assert [source_is_official(r, TABLE) for r in records] == [True, True, True, False, True]
+
+
+def test_every_corpus_item_with_a_url_cites_an_official_page_whatever_its_read_at():
+    table = load_hosts()
+    recs = [r for recs in read_items().values() for r in recs]
+    bad = [r["id"] for r in recs if r.get("source_url") and classify_item(r, table) != "unlisted"
+           and not source_is_official(r, table)]
+    assert not bad, bad[:20]
+    no_source = [r["id"] for r in recs if r.get("read_at") and not r.get("source_url")]
+    assert not no_source, no_source[:20]  # a read_at never stands in for a missing source_url

@@ -15,6 +15,12 @@ Classes: government, official_media, mirror (a copy whose official host is recor
 unrelated, empty (written/derived items without a URL), and unlisted (a host the YAML does not
 name yet: reported, never rewritten or dropped). A derived item (`derived_from`) keeps its
 original's provenance: it follows its original's rewrite, and goes when its original goes.
+
+The rule is about `source_url` only. `read_at` records where the page was actually read and may
+be any host at all: a mirror, an unresolved copy, or an unrelated site (an item restored after its
+official page was found keeps the unrelated page it was first read at in `read_at`). Nothing here
+classes, rewrites or drops an item because of its `read_at`; an item is kept when its
+`source_url` is government or official media (see `source_is_official`).
 """
 from __future__ import annotations
 
@@ -79,6 +85,12 @@ def classify_item(rec: dict, table: HostTable) -> str:
     return classify_host(host_of(rec.get("source_url")), table)
 
 
+def source_is_official(rec: dict, table: HostTable) -> bool:
+    """The provenance rule for one item with a URL: its `source_url` is a government or official-media
+    page. `read_at` is not looked at: it may be any host (see the module docstring)."""
+    return classify_item(rec, table) in KEPT_CLASSES
+
+
 def official_url(url: str, table: HostTable) -> str | None:
     """The official page a mirror URL copies: the same path on the recorded official host."""
     target = table.official.get(host_of(url) or "")
@@ -140,12 +152,15 @@ def read_items(directory: Path = CORPUS_DIR) -> dict[Path, list[dict]]:
 
 
 def report(records: list[dict], table: HostTable) -> dict:
-    """Counts per class (with how many were read at a mirror), and the hosts the YAML does not name."""
+    """Counts per class of `source_url` (with how many of them carry a `read_at`), the classes of the
+    `read_at` hosts themselves (any host is allowed there), and the hosts the YAML does not name."""
     classes = Counter(classify_item(r, table) for r in records)
     read_at = Counter(classify_item(r, table) for r in records if r.get("read_at"))
+    read_at_hosts = Counter(classify_host(host_of(r["read_at"]), table) for r in records if r.get("read_at"))
     unlisted = Counter(host_of(r.get("source_url")) for r in records if classify_item(r, table) == "unlisted")
     return {"items": len(records), "classes": {c: classes.get(c, 0) for c in CLASSES},
-            "read_at_a_mirror": dict(read_at), "unlisted_hosts": dict(unlisted.most_common())}
+            "read_at_a_mirror": dict(read_at), "read_at_host_classes": dict(read_at_hosts.most_common()),
+            "unlisted_hosts": dict(unlisted.most_common())}
 
 
 def apply_to_files(table: HostTable, directory: Path = CORPUS_DIR, skip: tuple[str, ...] = ()) -> dict:
@@ -180,7 +195,9 @@ def provenance_cmd(apply: bool = False, as_json: bool = False, skip: list[str] |
         return
     typer.echo(f"{rep['items']} items: " + ", ".join(f"{c} {n}" for c, n in rep["classes"].items()))
     if rep["read_at_a_mirror"]:
-        typer.echo("read at a mirror: " + ", ".join(f"{c} {n}" for c, n in rep["read_at_a_mirror"].items()))
+        typer.echo("read at another site (read_at): " + ", ".join(f"{c} {n}" for c, n in rep["read_at_a_mirror"].items())
+                   + "; read_at hosts (any class allowed): "
+                   + ", ".join(f"{c} {n}" for c, n in rep["read_at_host_classes"].items()))
     for host, n in rep["unlisted_hosts"].items():
         typer.echo(f"提示 unlisted host {host} ({n} items): add it to corpora/source_hosts.yaml", err=True)
 
