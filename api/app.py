@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
+from model.learned.base import one_blas_thread
 from model.screener import Screener
 
 from . import docs, errors, web
@@ -53,6 +54,7 @@ def warm_later() -> None:
 
 def create_app(settings: Settings | None = None, screener: Screener | None = None) -> FastAPI:
     """The app. `screener` lets an embedding program (or a test suite) share one loaded engine."""
+    one_blas_thread()  # `uvicorn api.app:create_app --factory` comes here before numpy loads
     settings = settings or from_env()
     logging.getLogger("decision_screen").setLevel(logging.INFO)
 

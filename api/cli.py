@@ -74,6 +74,9 @@ def serve(
                                          "by `decision-screen worker` processes elsewhere)"),
 ) -> None:
     """启动 HTTP 服务 / run the HTTP API (uvicorn), with one job worker process beside it."""
+    from model.learned.base import one_blas_thread
+
+    one_blas_thread()  # before numpy loads; the web and worker processes inherit it
     import uvicorn
 
     settings, db = _db()
@@ -147,6 +150,9 @@ def worker(
     SQLite, `serve` starts the one worker it needs itself."""
     import logging
 
+    from model.learned.base import one_blas_thread
+
+    one_blas_thread()
     from .jobs.tier import run
     from .settings import from_env
 

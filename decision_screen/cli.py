@@ -119,6 +119,9 @@ def screen(
 
 def _screen_file(src: Path, dst: Path, profile: str | None, rules_only: bool, workers: int | None,
                  year: int | None = None, near_duplicates: bool = True) -> None:
+    from model.learned.base import one_blas_thread
+
+    one_blas_thread()  # before numpy loads: one BLAS thread per file-mode process
     from model.filemode import screen_file
 
     # No refresh thread: the worker processes are forked while the bar is shown.

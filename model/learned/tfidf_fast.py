@@ -362,9 +362,11 @@ class CompiledTfidf:
         q = data / norms[rows]
         dense_rows = self.dense_row[cols]
         in_dense = dense_rows >= 0
-        Q = np.zeros((n, self.dense.shape[0]))
-        Q[rows[in_dense], dense_rows[in_dense]] = q[in_dense]
-        sims = Q @ self.dense
+        # only the dense rows this batch carries (a hundred or so of several hundred)
+        used, where = np.unique(dense_rows[in_dense], return_inverse=True)
+        Q = np.zeros((n, len(used)))
+        Q[rows[in_dense], where] = q[in_dense]
+        sims = Q @ self.dense[used]
         rest = ~in_dense
         r_rest, c_rest, q_rest = rows[rest], cols[rest], q[rest]
         lengths = f_indptr[c_rest + 1] - f_indptr[c_rest]

@@ -45,3 +45,25 @@ def test_web_process_starts_without_the_libraries_few_requests_need(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
                          timeout=180, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_service_processes_run_numpy_with_one_blas_thread(tmp_path):
+    """Entry points set one BLAS thread before numpy loads (an operator's setting wins): the
+    products of a screening are small, and extra BLAS threads only contend with the other
+    processes (a batch's precedents took several times longer on a busy 2-core machine)."""
+    code = ("from model.learned.base import one_blas_thread\n"
+            "one_blas_thread()\n"
+            "import numpy\n"
+            "from threadpoolctl import threadpool_info\n"
+            "blas = [p for p in threadpool_info() if p['user_api'] == 'blas']\n"
+            "print(blas)\n"
+            "assert blas and all(p['num_threads'] == 1 for p in blas)\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    show = "from model.learned.base import one_blas_thread; import os; one_blas_thread(); print(os.environ['OPENBLAS_NUM_THREADS'])"
+    out = subprocess.run([sys.executable, "-c", show],
+                         check=False, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.strip() == "2"
