@@ -190,7 +190,8 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
         # How likely the verdict is right by the calibrated P(major). A major verdict may stand on a
         # low P (the band sits low because a missed major costs more than a false alarm); its
         # confidence then says so instead of reading as certain.
-        return Combined(verdict, p, round(p if verdict == "major" else 1 - p, 3), "model")
+        return Combined(verdict, p, round(p if verdict == "major" else 1 - p, 3),
+                        "possible_rule" if open_rule else "model")
     if normative and p < lo:
         return Combined("review", p, _evenness((0.5 + p) / 2), "normative_document",
                         f"发文机关无规章制定权, 是规范性文件 (属于决策范围); 模型判断为重大的概率 {p:.2f}, "

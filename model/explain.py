@@ -60,6 +60,12 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     if combined.issuance is not None:
         # Which facts decide 规章 versus 规范性文件, and whether the level settled it.
         out.append(Reason(kind="issuance", text=combined.issuance.text))
+    if combined.note == "possible_rule" and combined.verdict != "review":
+        # The policy listing read from the title's form did not decide; say so beside it.
+        then = ("如拟以政府令发布为规章, 则属于政府立法, 不适用本程序" if combined.verdict == "major"
+                else "如拟以规范性文件印发且影响面大, 则属于决策范围, 应改判")
+        out.append(Reason(kind="issuance", text=f"上列列举只凭标题的文件形式, 不能单独定性; 由学习模型结合层级和承办单位判断 "
+                                                f"(判断为重大的概率 {combined.probability:.2f}); {then}"))
     if combined.verdict == "review":
         kind = "disagreement" if combined.note.startswith("model_disagrees") else "review_band"
         why = combined.why_review or "证据不足以自动判断"

@@ -121,8 +121,9 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
             attrs.setdefault(a, hit)
 
     # "Routine business" is the weakest reason to exclude: a named exclusion explains better.
+    # A held class (a local choice) yields to any named exclusion, and routine to both.
     surviving = sorted((h for h in excl_hits if h.detail["type"] not in overrides),
-                       key=lambda h: h.detail["type"] == "routine")
+                       key=lambda h: (h.detail["type"] == "routine", bool(h.detail.get("hold"))))
     overridden = [h for h in excl_hits if h.detail["type"] in overrides]
     exclusion = surviving[0] if surviving else None
 
@@ -199,8 +200,12 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
 
     strong = [h for h in counted if h.detail["strength"] == "strong"]
     held = exclusion is not None and exclusion.detail.get("hold")
-    if held and (strong or binding):
-        verdict, strength = "major", "strong"  # listed on its own merits, whatever the held class
+    # Only a strong listing in the title itself lifts a held matter to major: a budget's own
+    # total meets every amount line, and its description names what it pays for.
+    title_end = text.find("。") if "。" in text else len(text)
+    if held and any(h.span and h.span[0] < title_end for h in strong):
+        verdict, strength = "major", "strong"
+        overridden.append(exclusion)  # still reported, with its statutory route
         exclusion = None
     elif held:
         verdict, strength = "review", "hold"

@@ -79,6 +79,14 @@ def parse_citations(basis: str, registry: dict[str, Source]) -> dict[str, list[s
                 break
             refs.append(m.group(0))
             j = m.end()
+            # A gloss after an article — 第21条 (本级预算…)、第67条 — does not end the run.
+            k = j
+            while k < len(basis) and basis[k] == " ":
+                k += 1
+            if k < len(basis) and basis[k] == "(":
+                close = basis.find(")", k)
+                if close != -1:
+                    j = close + 1
         cited.setdefault(key, []).extend(refs)
         i = j
     return cited
@@ -205,6 +213,13 @@ ENTRIES = list(_entries())
 def test_every_rule_cites_a_registered_article(where, basis, source):
     problems = citation_problems(basis, source, REGISTRY)
     assert not problems, f"{where}: {basis!r}: {'; '.join(problems)}"
+
+
+def test_articles_after_a_gloss_are_checked_too():
+    registry = _registry()
+    assert citation_problems("《预算法》第24条 (政府编制预算草案)、第43条第2款 (人大审批)", "budget_law", registry) == []
+    problems = citation_problems("《预算法》第24条 (政府编制预算草案)、第99条 (不存在)", "budget_law", registry)
+    assert any("第99条" in p for p in problems)
 
 
 def test_the_citation_check_fails_an_unlisted_or_missing_article():

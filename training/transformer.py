@@ -365,9 +365,15 @@ def train_transformer(out_dir: Path | None = None, base_dir: Path | None = None,
     state, vecs, model = shipped
     card["seeds"] = {"seeds": list(cfg.seeds), "shipped": cfg.seeds[0], "test_summary": per_seed,
                      "spread": spread(list(per_seed.values())),
-                     "note": "calibration and band from the first seed's out-of-fold predictions, shared by all seeds"}
+                     "note": ("calibration from the first seed's out-of-fold predictions; review band and rule-disagreement "
+                              "thresholds from those plus the first seed's real_dev predictions" if dev else
+                              "calibration and band from the first seed's out-of-fold predictions, shared by all seeds")}
     card["similar_min_score"] = round(model.similar_min_score, 4)
     report = reports[cfg.seeds[0]]
+    if dev:
+        from .evaluate import add_real_dev
+
+        add_real_dev(report, model, real_dev)  # the shipped seed on real_dev, beside the test split
     card["metrics"] = report["summary"]
     card["limits"] = report["limits"] + [
         "No per-phrase explanation: `terms` is empty for this backend (the ensemble takes TF-IDF's).",
@@ -461,5 +467,5 @@ def _ensemble_section(tfidf_dir, pool, pool_groups, oof_transformer, test, trans
         _rechoose(spec, pool, oof, dev, _probs(EnsembleModel(tfidf, transformer, spec), dev), log)
     report = evaluate_bundle(EnsembleModel(tfidf, transformer, spec), test, pool_size=len(pool), oof=(pool, oof))
     spec["metrics"] = report["summary"]
-    log(f"ensemble band {band}; test combined " + ", ".join(f"{k}={v}" for k, v in report["summary"]["combined"].items()))
+    log(f"ensemble band {spec['review_band']}; test combined " + ", ".join(f"{k}={v}" for k, v in report["summary"]["combined"].items()))
     return spec

@@ -78,6 +78,10 @@ def test_the_engine_answers_as_the_law_does(screener, case):
         assert d is not None and d.latest_start is not None, f"{case['id']}: {name} has no start date"
         gap = (dt.date.fromisoformat(str(planned)) - d.latest_start).days
         assert gap >= days, f"{case['id']}: {name} starts {gap} days before the decision, the law needs {days}+"
+    words = case.get("reasons_mention")
+    if words:  # where the verdict is open, the answer must at least name the deciding fact
+        said = " ".join(r.text for r in answer.reasons)
+        assert any(w in said for w in words), f"{case['id']}: the reasons should mention one of {words}: {said}"
     for name, words in (case.get("text") or {}).items():
         assert name in procs, f"{case['id']}: no {name} in the answer"
         said = procs[name].basis + " " + procs[name].why
