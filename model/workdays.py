@@ -31,13 +31,16 @@ class YearCalendar:
     off: frozenset = field(default_factory=frozenset)  # weekdays that are days off
     work: frozenset = field(default_factory=frozenset)  # weekend days that are working days
     note: str = ""
+    # A library year's days off and working weekends read out of chinese-calendar once (its own
+    # check costs a scan of its whole table per call, most of file mode's deadline arithmetic).
+    tabulated: bool = False
 
     @property
     def known(self) -> bool:
         return self.origin != ORIGIN_ESTIMATE
 
     def is_workday(self, day: dt.date) -> bool:
-        if self.origin == ORIGIN_LIBRARY:
+        if self.origin == ORIGIN_LIBRARY and not self.tabulated:
             return chinese_calendar.is_workday(day)
         if day in self.work:
             return True
@@ -173,19 +176,45 @@ def _year_calendar(year: int, path: str, mtime_ns: int) -> YearCalendar:
                                 f"放假安排文件 {Path(path).name} 无法使用 ({exc}); " + est.note)
     try:
         chinese_calendar.is_workday(dt.date(year, 6, 1))
-        return YearCalendar(year, ORIGIN_LIBRARY, note=f"{year}年放假安排取自 chinese-calendar")
     except NotImplementedError:
         return _estimate(year)
+    note = f"{year}年放假安排取自 chinese-calendar"
+    try:
+        off, work = _library_year(year)
+    except NotImplementedError:  # a year the package covers only in part: ask it day by day
+        return YearCalendar(year, ORIGIN_LIBRARY, note=note)
+    return YearCalendar(year, ORIGIN_LIBRARY, off, work, note, tabulated=True)
+
+
+def _library_year(year: int) -> tuple[frozenset, frozenset]:
+    """chinese-calendar's answer for every day of `year`, as (weekdays off, weekend working days)."""
+    off, work = set(), set()
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        weekday, working = day.weekday() < 5, chinese_calendar.is_workday(day)
+        if weekday and not working:
+            off.add(day)
+        elif working and not weekday:
+            work.add(day)
+        day += dt.timedelta(days=1)
+    return frozenset(off), frozenset(work)
 
 
 def year_calendar(year: int) -> YearCalendar:
     """The calendar for one year; a file dropped in (or changed) is picked up on the next call."""
-    path = holidays_dir() / f"{year}.yaml"
+    path = _holiday_file(year, os.environ.get("DECISION_SCREEN_HOLIDAYS"), os.environ.get("DECISION_SCREEN_VAR"))
     try:
-        mtime = path.stat().st_mtime_ns
+        mtime = os.stat(path).st_mtime_ns
     except OSError:
         mtime = -1
-    return _year_calendar(year, str(path), mtime)
+    return _year_calendar(year, path, mtime)
+
+
+@lru_cache(maxsize=256)
+def _holiday_file(year: int, holidays_env: str | None, var_env: str | None) -> str:
+    """The path of a year's holiday file for these settings (what holidays_dir() says), made
+    once: a deadline asks for it a few times per matter."""
+    return str(holidays_dir() / f"{year}.yaml")
 
 
 # --- arithmetic ------------------------------------------------------------------------------
