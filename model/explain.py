@@ -1,38 +1,40 @@
-"""Explanation: turn the rules' hits, the model's terms and the numbers into reasons."""
+"""Explanation: turn the rules' hits, the model's terms and the numbers into reasons.
+
+Each reason is a dictionary of the contract's `Reason` fields: the `Answer` validates them with
+everything else in one go, which costs less than building each model on its own."""
 from __future__ import annotations
 
 from .combine import Combined
-from .contract import Reason
 from .learned import Prediction
 from .rules import RuleResult
 from .vocab import CATEGORY_ZH, LEVEL_ZH, MEASURE_ZH
 
 
-def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) -> list[Reason]:
-    out: list[Reason] = []
+def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) -> list[dict]:
+    out: list[dict] = []
     if rules.exclusion and combined.exclusion_fell:
         h = rules.exclusion
-        out.append(Reason(kind="exclusion_overridden", rule_id=h.rule_id, evidence=h.evidence,
-                          span=list(h.span or []) or None, basis=h.basis, source=h.source,
-                          text=f"“{h.evidence}”看似政府立法, 但制定机关没有规章制定权, 不适用这一排除"))
+        out.append({"kind": "exclusion_overridden", "rule_id": h.rule_id, "evidence": h.evidence,
+                    "span": list(h.span or []) or None, "basis": h.basis, "source": h.source,
+                    "text": f"“{h.evidence}”看似政府立法, 但制定机关没有规章制定权, 不适用这一排除"})
     elif rules.exclusion:
         h = rules.exclusion
-        out.append(Reason(kind="exclusion", rule_id=h.rule_id, evidence=h.evidence, span=list(h.span or []) or None,
-                          basis=h.basis, source=h.source, text=(f"取决于本地规定: {h.why}" if h.detail.get("hold") else f"排除: {h.why}")))
+        out.append({"kind": "exclusion", "rule_id": h.rule_id, "evidence": h.evidence, "span": list(h.span or []) or None,
+                    "basis": h.basis, "source": h.source, "text": (f"取决于本地规定: {h.why}" if h.detail.get("hold") else f"排除: {h.why}")})
     for h in rules.overridden:
-        out.append(Reason(kind="exclusion_overridden", rule_id=h.rule_id, evidence=h.evidence,
-                          span=list(h.span or []) or None, basis=h.basis, source=h.source,
-                          text=f"“{h.evidence}”看似排除事项, 但被列举规则覆盖 (不是{h.detail['type']})"))
+        out.append({"kind": "exclusion_overridden", "rule_id": h.rule_id, "evidence": h.evidence,
+                    "span": list(h.span or []) or None, "basis": h.basis, "source": h.source,
+                    "text": f"“{h.evidence}”看似排除事项, 但被列举规则覆盖 (不是{h.detail['type']})"})
     for h in rules.enumerations:
         strength = "列举" if h.detail["strength"] == "strong" else "兜底信号 (需人工判断)"
-        out.append(Reason(kind="enumeration", rule_id=h.rule_id, evidence=h.evidence, span=list(h.span or []) or None,
-                          basis=h.basis, source=h.source,
-                          text=f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"))
+        out.append({"kind": "enumeration", "rule_id": h.rule_id, "evidence": h.evidence, "span": list(h.span or []) or None,
+                    "basis": h.basis, "source": h.source,
+                    "text": f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"})
     for h in rules.thresholds:
         d = h.detail
         kind = "项目默认值, 仅提示人工复核" if d.get("project_default") else "标准"
-        out.append(Reason(kind="threshold", rule_id=h.rule_id, evidence=h.evidence, basis=h.basis, source=h.source,
-                          text=f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}{kind} {d['min']:g} ({h.why})"))
+        out.append({"kind": "threshold", "rule_id": h.rule_id, "evidence": h.evidence, "basis": h.basis, "source": h.source,
+                    "text": f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}{kind} {d['min']:g} ({h.why})"})
     # One standard setting aside (or holding) several hits is one reason, naming every hit.
     for hits in _by_standard(getattr(rules, "below_standard", [])):
         h, d = hits[0], hits[0].detail
@@ -40,36 +42,36 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         kept = [e for e in spans if not any(e != o and e in o for o in spans)]  # drop one inside another
         quoted = "、".join(f"“{e}”" for e in kept)
         ids = ", ".join(dict.fromkeys(x.rule_id for x in hits))
-        out.append(Reason(kind="below_standard", rule_id=d["standard"], evidence=kept[0], basis=d["standard_basis"],
-                          source=h.source, text=f"本地标准优先: {MEASURE_ZH[d['measure']]} {d['value']:g} 低于 "
-                                                f"{d['min']:g}, {quoted}按该标准不属于重大 ({ids})"))
+        out.append({"kind": "below_standard", "rule_id": d["standard"], "evidence": kept[0], "basis": d["standard_basis"],
+                    "source": h.source, "text": f"本地标准优先: {MEASURE_ZH[d['measure']]} {d['value']:g} 低于 "
+                                                f"{d['min']:g}, {quoted}按该标准不属于重大 ({ids})"})
     for hits in _by_standard(getattr(rules, "pending_standard", [])):
         h, d = hits[0], hits[0].detail
         ids = ", ".join(dict.fromkeys(x.rule_id for x in hits))
-        out.append(Reason(kind="standard_pending", rule_id=d["standard"], evidence=h.evidence, basis=d["standard_basis"],
-                          source=h.source, text=f"本地标准以{MEASURE_ZH[d['measure']]} {d['min']:g} 为线, 文中未见该数值, "
-                                                f"请补充后判断 ({ids})"))
+        out.append({"kind": "standard_pending", "rule_id": d["standard"], "evidence": h.evidence, "basis": d["standard_basis"],
+                    "source": h.source, "text": f"本地标准以{MEASURE_ZH[d['measure']]} {d['min']:g} 为线, 文中未见该数值, "
+                                                f"请补充后判断 ({ids})"})
     if not rules.enumerations and not rules.exclusion and not rules.thresholds \
             and not getattr(rules, "below_standard", []):
-        out.append(Reason(kind="no_rule", text="没有命中任何列举、排除或数值规则"))
+        out.append({"kind": "no_rule", "text": "没有命中任何列举、排除或数值规则"})
     if pred is None:
-        out.append(Reason(kind="model", text="未使用学习模型: 仅依据规则作出判断 / no learned model was used"))
+        out.append({"kind": "model", "text": "未使用学习模型: 仅依据规则作出判断 / no learned model was used"})
     else:
         terms = ", ".join(f"{t}" for t, _ in pred.terms[:6]) or "无"
-        out.append(Reason(kind="model", text=f"学习模型判断为重大的概率 {pred.probability:.2f}; 影响最大的词语: {terms}"))
+        out.append({"kind": "model", "text": f"学习模型判断为重大的概率 {pred.probability:.2f}; 影响最大的词语: {terms}"})
     if combined.issuance is not None:
         # Which facts decide 规章 versus 规范性文件, and whether the level settled it.
-        out.append(Reason(kind="issuance", text=combined.issuance.text))
+        out.append({"kind": "issuance", "text": combined.issuance.text})
     if combined.note == "possible_rule" and combined.verdict != "review":
         # The policy listing read from the title's form did not decide; say so beside it.
         then = ("如拟以政府令发布为规章, 则属于政府立法, 不适用本程序" if combined.verdict == "major"
                 else "如拟以规范性文件印发且影响面大, 则属于决策范围, 应改判")
-        out.append(Reason(kind="issuance", text=f"上列列举只凭标题的文件形式, 不能单独定性; 由学习模型结合层级和承办单位判断 "
-                                                f"(判断为重大的概率 {combined.probability:.2f}); {then}"))
+        out.append({"kind": "issuance", "text": f"上列列举只凭标题的文件形式, 不能单独定性; 由学习模型结合层级和承办单位判断 "
+                                                f"(判断为重大的概率 {combined.probability:.2f}); {then}"})
     if combined.verdict == "review":
         kind = "disagreement" if combined.note.startswith("model_disagrees") else "review_band"
         why = combined.why_review or "证据不足以自动判断"
-        out.append(Reason(kind=kind, text=f"{why}; 列入人工复核 (复核置信度 {combined.confidence:.2f})"))
+        out.append({"kind": kind, "text": f"{why}; 列入人工复核 (复核置信度 {combined.confidence:.2f})"})
     return out
 
 

@@ -11,24 +11,41 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .contract import Deadline, Procedure
 from .rulebook import Exclusion, ProcedureRule, ResolvedProfile
-from .vocab import PROCEDURE_NAMES
-from .workdays import add_months, add_workdays, calendar_notes, is_workday, on_or_after_workday, \
-    on_or_before_workday, previous_workday
+from .workdays import (
+    add_months,
+    add_workdays,
+    calendar_notes,
+    is_workday,
+    on_or_after_workday,
+    on_or_before_workday,
+    previous_workday,
+)
 
 NPC_STEP = "人大报告"
 ESTIMATED_WARNING = ("期限所用的节假日为推算 (estimated), 官方放假安排公布后以其为准 / "
                      "deadlines use an estimated holiday calendar")
 
 
-def _evaluate(rule: ProcedureRule, text: str, category: str | None, attributes: set[str],
-              profile: ResolvedProfile) -> tuple[str, str, str]:
-    """(status, why, basis) of one step for a matter in scope."""
-    if rule._unless.any(text):  # one joined search, not one per pattern
+def _evaluate(rule: ProcedureRule, text: str, category: str | None, attributes: frozenset[str],
+              profile: ResolvedProfile, chars: frozenset[str] | None = None) -> tuple[str, str, str]:
+    """(status, why, basis) of one step for a matter in scope; `chars`: the text's characters.
+    A step that does not read the text is decided once per (category, attributes)."""
+    if rule._text_free:
+        key = (category, attributes)
+        decided = rule._decided.get(key)
+        if decided is None:
+            decided = rule._decided[key] = _decide(rule, text, category, attributes, profile, chars)
+        return decided
+    return _decide(rule, text, category, attributes, profile, chars)
+
+
+def _decide(rule: ProcedureRule, text: str, category: str | None, attributes: frozenset[str],
+            profile: ResolvedProfile, chars: frozenset[str] | None) -> tuple[str, str, str]:
+    if rule._unless.any(text, chars):  # one joined search, not one per pattern
         return "not_required", rule.why_not, rule.basis
     for case in rule.cases:
-        m = case.matches(text, category, attributes)
+        m = case.matches(text, category, attributes, chars)
         if not m:
             continue
         why = case.why + (f" (文中“{m.group(0)}”)" if m is not True else "")
@@ -42,7 +59,7 @@ def _evaluate(rule: ProcedureRule, text: str, category: str | None, attributes: 
         return "required", f"{rule.why} (依据属性: {', '.join(hit)})", rule.basis
     if category and category in rule.categories:
         return "required", f"{rule.why} (依据类别: {category})", rule.basis
-    m = rule._re.first(text)
+    m = rule._re.first(text, chars)
     if m:
         return "required", f"{rule.why} (文中“{m.group(0)}”)", rule.basis
     return rule.otherwise, rule.why_not, rule.basis
@@ -64,7 +81,8 @@ def _price_catalogue(case, text: str, why: str, profile: ResolvedProfile) -> tup
             case.basis)
 
 
-def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> tuple[dict[str, Deadline], list[str]]:
+def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> tuple[dict[str, dict], list[str]]:
+    """Each timing's deadline, as the fields of the contract's `Deadline`, and the warnings."""
     s = profile.settings
     warnings: list[str] = []
     legality_start, k1 = add_workdays(planned, -s.legality_review_working_days)
@@ -86,8 +104,8 @@ def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> 
         warnings.append(ESTIMATED_WARNING)
     body = _collective_body(profile, level)
 
-    def dl(**kw) -> Deadline:
-        return Deadline(estimated=estimated, **kw)
+    def dl(**kw) -> dict:
+        return {"estimated": estimated, **kw}
 
     d = {
         "decision": dl(latest_finish=planned, rule=f"{body}在计划日期讨论决定"),
@@ -108,8 +126,8 @@ def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> 
         "publication": dl(earliest=after, latest_finish=publication_by,
                           rule=f"作出决定后{s.publication_working_days}个工作日内公开"),
         "archive": dl(earliest=after, rule="决策全过程材料随办随归, 决定后及时归档"),
-        "post_evaluation": Deadline(earliest=post_eval, estimated=not k8,
-                                    rule=f"实施满{s.post_evaluation_months}个月后可组织评估"),
+        "post_evaluation": {"earliest": post_eval, "estimated": not k8,
+                            "rule": f"实施满{s.post_evaluation_months}个月后可组织评估"},
     }
     return d, warnings
 
@@ -121,12 +139,27 @@ def _collective_body(profile: ResolvedProfile, level: str | None) -> str:
 
 def procedures_for(verdict: str, text: str, category: str | None, attributes: set[str],
                    profile: ResolvedProfile, planned: dt.date | None, level: str | None = None,
-                   exclusion_id: str | None = None) -> tuple[list[Procedure], list[str]]:
+                   exclusion_id: str | None = None,
+                   schedules: dict | None = None) -> tuple[list[dict], list[str]]:
     """Every fixed procedure name once, in the contract's order (model.vocab.PROCEDURE_NAMES). For a matter that is not major,
     nothing is required unless the exclusion that decided it has steps on its own statutory
-    route (a budget still goes to the people's congress)."""
-    by_name = {r.name: r for r in profile.procedures}
-    schedule, warnings = _schedule(planned, profile, level) if planned else ({}, [])
+    route (a budget still goes to the people's congress).
+
+    The procedures come as the fields of the contract's `Procedure` (deadlines as the fields of
+    `Deadline`), for the `Answer` to validate in one go: building a dozen models one by one
+    costs more than the rules that decide them. `schedules`: a dictionary shared by the
+    matters of one batch, so that those with the same planned date, profile and level count
+    the working days once (the holiday calendar does not change within a batch)."""
+    if planned is None:
+        schedule, warnings = {}, []
+    else:
+        key = (planned, profile.profile, level)
+        cached = schedules.get(key) if schedules is not None else None
+        if cached is None:
+            cached = _schedule(planned, profile, level)
+            if schedules is not None:
+                schedules[key] = cached
+        schedule, warnings = cached[0], list(cached[1])
     route: Exclusion | None = None
     if verdict == "not_major" and exclusion_id:
         route = next((e for e in profile.exclusions if e.id == exclusion_id and e.route_steps), None)
@@ -134,28 +167,29 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
     # its statutory route whatever the choice; the 条例's steps apply only if the local rule lists it.
     held = (next((e for e in profile.exclusions if e.id == exclusion_id and e.hold), None)
             if verdict == "review" and exclusion_id else None)
-    out: list[Procedure] = []
-    for name in PROCEDURE_NAMES:
-        rule = by_name.get(name)
-        if rule is None:
-            continue
+    chars = frozenset(text) if verdict != "not_major" else None  # model.patterns' filter
+    attributes = frozenset(attributes)  # hashable: part of the key of the steps decided once
+    out: list[dict] = []
+    for rule in profile.procedures_in_order():
+        name = rule.name
         if verdict == "not_major":
             if route is not None and name in route.route_steps:
                 timing = "npc_after_decision" if name == NPC_STEP else "publication"
-                out.append(Procedure(name=name, required=True, status="required", basis=route.route_basis or route.basis,
-                                     why=route.route_why or route.why, deadline=schedule.get(timing)))
+                out.append({"name": name, "required": True, "status": "required",
+                            "basis": route.route_basis or route.basis, "why": route.route_why or route.why,
+                            "deadline": schedule.get(timing)})
                 continue
             why = "不属于重大行政决策, 不适用重大行政决策程序 (按其本身的程序办理)"
             if route is not None:
                 why = f"{why}; {route.route_why or ''}".rstrip("; ")
-            out.append(Procedure(name=name, required=False, status="not_required", basis=rule.basis, why=why))
+            out.append({"name": name, "required": False, "status": "not_required", "basis": rule.basis, "why": why})
             continue
         if held is not None and name in held.route_steps:
             timing = "npc_after_decision" if name == NPC_STEP else "publication"
-            out.append(Procedure(name=name, required=True, status="required", basis=held.route_basis or held.basis,
-                                 why=held.route_why or held.why, deadline=schedule.get(timing)))
+            out.append({"name": name, "required": True, "status": "required", "basis": held.route_basis or held.basis,
+                        "why": held.route_why or held.why, "deadline": schedule.get(timing)})
             continue
-        status, why, basis = _evaluate(rule, text, category, attributes, profile)
+        status, why, basis = _evaluate(rule, text, category, attributes, profile, chars)
         if name == "集体讨论决定" and status == "required":
             why = f"{why}; 由{_collective_body(profile, level)}讨论决定"
         if name == "风险评估" and status == "required" and profile.settings.risk_report_filed_with_zhengfawei:
@@ -165,9 +199,10 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
         elif verdict == "review" and status in ("required", "recommended"):
             why = f"如确认为重大行政决策: {why}"
         deadline = schedule.get(rule.timing) if (status in ("required", "recommended") and rule.timing) else None
-        if deadline is not None and deadline.estimated and ESTIMATED_WARNING not in warnings:
-            warnings.extend(calendar_notes([deadline.earliest, deadline.latest_start, deadline.latest_finish]))
+        if deadline is not None and deadline["estimated"] and ESTIMATED_WARNING not in warnings:
+            warnings.extend(calendar_notes([deadline.get("earliest"), deadline.get("latest_start"),
+                                            deadline.get("latest_finish")]))
             warnings.append(ESTIMATED_WARNING)
-        out.append(Procedure(name=name, required=status == "required", status=status, basis=basis, why=why,
-                             deadline=deadline))
+        out.append({"name": name, "required": status == "required", "status": status, "basis": basis, "why": why,
+                    "deadline": deadline})
     return out, warnings

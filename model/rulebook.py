@@ -15,8 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .patterns import PatternSet
-from .vocab import ATTRIBUTES, LEVELS, Attribute, Category, ExclusionType, Level, Measure  # noqa: F401
+from .patterns import PatternIndex, PatternSet
+from .vocab import ATTRIBUTES, LEVELS, PROCEDURE_NAMES, Attribute, Category, ExclusionType, Level, Measure  # noqa: F401
 
 RULEBOOK_DIR = Path(__file__).resolve().parent / "rulebooks"
 
@@ -114,17 +114,19 @@ class _Patterned(_Entry):
         self._req = _compile_all(self.requires_any)
         self._unless = _compile_all(self.unless)
 
-    def match(self, text: str) -> re.Match | None:
+    def match(self, text: str, chars: frozenset[str] | None = None) -> re.Match | None:
         """First matching span, or None when a pattern misses, a requirement misses or an
-        `unless` pattern matches."""
-        hit = self._re.first(text)
-        if hit is None:
-            return None
-        if self._req and not self._req.any(text):
-            return None
-        if self._unless and self._unless.any(text):
+        `unless` pattern matches. `chars`: the text's characters (model.patterns' filter)."""
+        hit = self._re.first(text, chars)
+        if hit is None or not self.admits(text, chars):
             return None
         return hit
+
+    def admits(self, text: str, chars: frozenset[str] | None = None) -> bool:
+        """Whether a text one of the patterns matched meets `requires_any` and no `unless`."""
+        if self._req and not self._req.any(text, chars):
+            return False
+        return not (self._unless and self._unless.any(text, chars))
 
 
 class Exclusion(_Patterned):
@@ -171,10 +173,10 @@ class Threshold(_Entry):
     def model_post_init(self, __context) -> None:
         self._when = _compile_all(self.when)
 
-    def applies(self, text: str, categories: set[str]) -> bool:
+    def applies(self, text: str, categories: set[str], chars: frozenset[str] | None = None) -> bool:
         if self.categories and not (set(self.categories) & categories):
             return False
-        return not self._when or self._when.any(text)
+        return not self._when or self._when.any(text, chars)
 
 
 ProcedureStatus = Literal["required", "recommended", "conditional", "not_required"]
@@ -198,16 +200,17 @@ class ProcedureCase(BaseModel):
         self._re = _compile_all(self.patterns)
         self._unless = _compile_all(self.unless)
 
-    def matches(self, text: str, category: str | None, attributes: set[str]) -> re.Match | bool | None:
+    def matches(self, text: str, category: str | None, attributes: set[str],
+                chars: frozenset[str] | None = None) -> re.Match | bool | None:
         if self.attributes and not (set(self.attributes) & attributes):
             return None
         if self.categories and category not in self.categories:
             return None
-        if self._unless and self._unless.any(text):
+        if self._unless and self._unless.any(text, chars):
             return None
         if not self._re:
             return True
-        return self._re.first(text)
+        return self._re.first(text, chars)
 
 
 class ProcedureRule(_Entry):
@@ -227,6 +230,11 @@ class ProcedureRule(_Entry):
     def model_post_init(self, __context) -> None:
         self._re = _compile_all(self.patterns)
         self._unless = _compile_all(self.unless)
+        # A step none of whose conditions reads the text is decided by the category and the
+        # attributes alone: model.procedures remembers its answer per (category, attributes).
+        self._text_free = not (self.patterns or self.unless or any(
+            c.patterns or c.unless or c.price_catalogue for c in self.cases))
+        self._decided: dict = {}
 
 
 class Settings(BaseModel):
@@ -289,6 +297,34 @@ class ResolvedProfile(BaseModel):
     attributes: list[AttributeRule]
     thresholds: list[Threshold]
     procedures: list[ProcedureRule]
+
+    def model_post_init(self, __context) -> None:
+        # Made once per profile, used for every matter: each family's patterns filed by the
+        # characters they need, the procedure rules in order, each source's label as cited.
+        self._indexes = {family: PatternIndex(entries, [e._re for e in entries])
+                         for family, entries in (("exclusions", self.exclusions),
+                                                 ("enumerations", self.enumerations),
+                                                 ("attributes", self.attributes))}
+        by_name = {r.name: r for r in self.procedures}
+        self._in_order = [by_name[name] for name in PROCEDURE_NAMES if name in by_name]
+        self._labels = {key: " · ".join([src.title, src.issuer, *([str(src.year)] if src.year else []),
+                                         *([src.url] if src.url else [])])
+                        for key, src in self.sources.items()}
+
+    def first_matches(self, family: str, text: str, chars: frozenset[str]) -> list:
+        """(entry, match) for each entry of a family (exclusions, enumerations, attributes) one
+        of whose patterns matches the text, in the family's order, the match being that of the
+        first such pattern (`chars`: the text's characters); the entry's `admits` is not yet
+        checked."""
+        return self._indexes[family].first_matches(text, chars)
+
+    def procedures_in_order(self) -> list[ProcedureRule]:
+        """The profile's procedure rules in the contract's order (model.vocab.PROCEDURE_NAMES)."""
+        return self._in_order
+
+    def source_label(self, key: str) -> str:
+        """A source as answers cite it: title · issuer · year · url."""
+        return self._labels[key]
 
     def source_of(self, entry: _Entry) -> Source:
         return self.sources[entry.source]

@@ -58,16 +58,8 @@ class RuleResult:
     # to review (figure missing); each carries the standard in detail["standard"].
     below_standard: list[Hit] = field(default_factory=list)
     pending_standard: list[Hit] = field(default_factory=list)
-
-
-def _source_label(profile: ResolvedProfile, key: str) -> str:
-    src = profile.sources[key]
-    parts = [src.title, src.issuer]
-    if src.year:
-        parts.append(str(src.year))
-    if src.url:
-        parts.append(src.url)
-    return " · ".join(parts)
+    # The figures compared (measured_values), with where each came from: the answer shows them.
+    values: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 
 def measured_values(extraction: Extraction, supplied: dict) -> dict[str, tuple[float, str]]:
@@ -92,13 +84,15 @@ def measured_values(extraction: Extraction, supplied: dict) -> dict[str, tuple[f
 def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level: str,
              supplied: dict | None = None) -> RuleResult:
     supplied = supplied or {}
-    src = lambda key: _source_label(profile, key)  # noqa: E731
+    src = profile.source_label
+    # The text's characters, once per matter: only the patterns filed under them are searched
+    # (model.patterns: a filter, never a different answer).
+    chars = frozenset(text)
 
     # 1. exclusions
     excl_hits: list[Hit] = []
-    for ex in profile.exclusions:
-        m = ex.match(text)
-        if m:
+    for ex, m in profile.first_matches("exclusions", text, chars):
+        if ex.admits(text, chars):
             excl_hits.append(Hit(ex.id, "exclusion", m.group(0), m.span(), ex.basis, ex.why,
                                  src(ex.source), {"type": ex.type, **({"hold": True, "hold_why": ex.hold_why}
                                                                       if ex.hold else {})}))
@@ -107,11 +101,8 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     enum_hits: list[Hit] = []
     overrides: set[str] = set()
     attrs: dict[str, Hit] = {}
-    for en in profile.enumerations:
-        if en.levels and level not in en.levels:
-            continue
-        m = en.match(text)
-        if not m:
+    for en, m in profile.first_matches("enumerations", text, chars):
+        if (en.levels and level not in en.levels) or not en.admits(text, chars):
             continue
         hit = Hit(en.id, "enumeration", m.group(0), m.span(), en.basis, en.why, src(en.source),
                   {"category": en.category, "strength": en.strength, "overrides": en.overrides})
@@ -134,7 +125,7 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     tier_rank = -1
     tier = None
     for th in profile.thresholds:
-        if th.measure not in values or not th.applies(text, categories):
+        if th.measure not in values or not th.applies(text, categories, chars):
             continue
         value, origin = values[th.measure]
         if value < th.min:
@@ -151,11 +142,10 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         tier = "department"
 
     # 4. attributes from the attribute rules (enumeration attributes were added above)
-    for ar in profile.attributes:
+    for ar, m in profile.first_matches("attributes", text, chars):
         if ar.attribute in attrs:
             continue
-        m = ar.match(text)
-        if m:
+        if ar.admits(text, chars):
             attrs[ar.attribute] = Hit(ar.id, "attribute", m.group(0), m.span(), ar.basis, ar.why,
                                       src(ar.source), {"attribute": ar.attribute})
 
@@ -168,7 +158,7 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
             continue
         governed = [h for h in enum_hits if h.detail["category"] in th.categories and h not in below]
         # A standard with `when` governs only matters of its kind (清浪乡's asset-disposal line).
-        if not governed or not th.applies(text, categories):
+        if not governed or not th.applies(text, categories, chars):
             continue
         std = {"standard": th.id, "standard_basis": th.basis, "min": th.min, "measure": th.measure}
         if th.measure not in values:
@@ -187,7 +177,7 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     if (counted and "amount_wan" in values
             and all(h.detail["category"] == "construction" and h.detail["strength"] == "weak" for h in counted)):
         lines = [th for th in profile.thresholds
-                 if th.level == level and th.measure == "amount_wan" and th.applies(text, {"construction"})]
+                 if th.level == level and th.measure == "amount_wan" and th.applies(text, {"construction"}, chars)]
         amount = values["amount_wan"][0]
         if lines and all(amount < th.min for th in lines):
             th = min(lines, key=lambda t: t.min)
@@ -230,4 +220,4 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     elif below:
         category = below[0].detail["category"]
     return RuleResult(verdict, exclusion, overridden, counted, th_hits, attrs, category, tier,
-                      level, strength, below, pending)
+                      level, strength, below, pending, values)

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from .combine import combine
-from .contract import Answer, MatterIn, Similar, parse_matter
+from .contract import Answer, MatterIn, parse_matter
 from .errors import ScreenInputError
 from .explain import reasons_for
 from .extract import extract
@@ -70,7 +70,7 @@ class Screener:
         for i, m in enumerate(matters):
             row = None if start_row is None else start_row + i
             parsed.append(m if isinstance(m, MatterIn) else parse_matter(m, row))
-        texts, profiles, levels, extractions = [], [], [], []
+        texts, profiles, levels, known, extractions = [], [], [], [], []
         for i, m in enumerate(parsed):
             row = None if start_row is None else start_row + i
             prof = self._profile(m.profile, row)
@@ -78,7 +78,11 @@ class Screener:
             texts.append(text)
             profiles.append(prof)
             extractions.append(extract(text))
-            levels.append(m.level or level_from_unit(m.unit) or prof.settings.default_level)
+            given = m.level or level_from_unit(m.unit)
+            levels.append(given or prof.settings.default_level)
+            # The level settles 规章 versus 规范性文件 only when the caller gave it (or its
+            # unit): a profile's default level is a guess.
+            known.append(given is not None)
         if self.model is None:
             preds = [None] * len(parsed)
         elif getattr(self.model, "uses_meta", False):
@@ -87,21 +91,21 @@ class Screener:
             preds = self.model.predict(texts, k_similar=self.k_similar, meta=meta)
         else:
             preds = self.model.predict(texts, k_similar=self.k_similar)
-        return [self._answer(m, t, p, lv, ex, pr)
-                for m, t, p, lv, ex, pr in zip(parsed, texts, profiles, levels, extractions, preds)]
+        schedules: dict = {}  # deadlines per (planned date, profile, level), counted once a batch
+        return [self._answer(m, t, p, lv, ex, pr, kn, schedules)
+                for m, t, p, lv, ex, pr, kn in zip(parsed, texts, profiles, levels, extractions, preds, known)]
 
-    def _answer(self, m: MatterIn, text: str, profile, level: str, extraction, pred) -> Answer:
-        from .rules import evaluate, measured_values
+    def _answer(self, m: MatterIn, text: str, profile, level: str, extraction, pred, level_known: bool,
+                schedules: dict | None = None) -> Answer:
+        from .rules import evaluate
 
         supplied = {"amount_wan": m.amount_wan, "people": m.people, "area_mu": m.area_mu,
                     "length_km": m.length_km, "duration_years": m.duration_years}
         rules = evaluate(text, extraction, profile, level, supplied)
         # The band chosen on validation data travels with the model; the profile's is the fallback.
         band = getattr(self.model, "band", None) or tuple(profile.settings.review_band)
-        # The level settles 规章 versus 规范性文件 only when the caller gave it (or its unit):
-        # a profile's default level is a guess.
         combined = combine(rules, pred, band, getattr(self.model, "disagreement", None), text=text,
-                           level_known=m.level is not None or level_from_unit(m.unit) is not None)
+                           level_known=level_known)
         attrs: dict[str, float] = {a: (1.0 if a in rules.attributes else 0.0) for a in ATTRIBUTES}
         if pred is not None:
             for a, p in pred.attributes.items():
@@ -110,16 +114,19 @@ class Screener:
         excluded_by = (rules.exclusion.rule_id if rules.exclusion is not None
                        and not getattr(combined, "exclusion_fell", False) else None)
         procedures, warnings = procedures_for(combined.verdict, text, rules.category, attr_set, profile,
-                                              m.planned_date, level=level, exclusion_id=excluded_by)
+                                              m.planned_date, level=level, exclusion_id=excluded_by,
+                                              schedules=schedules)
         numbers = extraction.numbers()
-        used = measured_values(extraction, supplied)
+        used = rules.values
         numbers["used"] = {k: {"value": round(v, 4), "from": src} for k, (v, src) in used.items()}
         numbers["level"] = level
         exclusion = None
         if rules.exclusion is not None and combined.verdict != "major" and not combined.exclusion_fell:
             exclusion = {"type": rules.exclusion.detail["type"], "rule_id": rules.exclusion.rule_id,
                          "basis": rules.exclusion.basis, "evidence": rules.exclusion.evidence}
-        similar = [Similar(**s) for s in (pred.similar if pred is not None else [])]
+        # Procedures, reasons and precedents go in as plain fields: the Answer validates them
+        # all at once (see model/procedures.py).
+        similar = pred.similar if pred is not None else []
         return Answer(
             id=m.id, verdict=combined.verdict, probability=round(combined.probability, 4),
             confidence=combined.confidence, category=(combined.category or rules.category) if combined.verdict != "not_major" else None,

@@ -239,3 +239,35 @@ def test_zhejiang_livelihood_items_are_decided_by_the_deputies_vote(s):
     assert "候选项目" in p["集体讨论决定"].why
     nat = procs(s.screen({"title": "2026年县级民生实事项目"}))
     assert not nat["人大报告"].required
+
+
+def test_steps_decided_once_per_category_and_attributes_do_not_read_the_text():
+    """model.procedures remembers a step's answer per (category, attributes) when none of its
+    conditions reads the text: such a step must answer the same whatever the text says."""
+    from model.procedures import _decide
+    from model.rulebook import default_rulebooks
+    from model.vocab import ATTRIBUTES
+
+    rb = default_rulebooks()
+    texts = ["关于调整城区居民生活用水价格的实施方案", "涉密事项的决定", "国土空间总体规划(2021-2035年)", "征收土地补偿安置方案"]
+    checked = 0
+    for name in rb.names():
+        prof = rb.get(name)
+        for rule in prof.procedures:
+            if not rule._text_free:
+                continue
+            for category in (None, "price", "plan", "construction"):
+                for attrs in (frozenset(), frozenset(ATTRIBUTES), frozenset({"stability_risk"})):
+                    answers = {_decide(rule, t, category, attrs, prof, frozenset(t)) for t in texts}
+                    assert len(answers) == 1, (name, rule.id)
+                    checked += 1
+    assert checked > 50
+
+
+def test_a_batch_counts_a_shared_planned_date_once_and_answers_as_one_by_one(s):
+    rows = [{"title": t, "planned_date": "2027-04-15", "profile": p}
+            for t in ("某市国土空间总体规划", "某县居民生活用水价格调整方案", "关于召开全县安全生产工作会议的通知")
+            for p in ("national", "zhejiang")]
+    batch = [a.model_dump_json() for a in s.screen_many(rows)]
+    single = [s.screen(r).model_dump_json() for r in rows]
+    assert batch == single
