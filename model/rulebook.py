@@ -31,6 +31,15 @@ class RulebookError(ValueError):
 
 SOURCES_FILE = "sources.yaml"  # the one registry of legal sources, beside the profiles
 
+# libyaml's parser where PyYAML was built with it: the same data (a test compares the two on
+# every shipped file), read about eight times faster, which is most of the rulebooks' share of
+# a process's start. PyYAML's own parser otherwise.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_yaml(path: Path):
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # a safe loader
+
 
 class Article(BaseModel):
     """One provision the product relies on, in our own words, and whether its number was
@@ -372,7 +381,7 @@ def load_sources(path: Path) -> dict[str, Source]:
     if not path.exists():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _read_yaml(path)
     except yaml.YAMLError as exc:
         raise RulebookError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
@@ -390,7 +399,7 @@ def load_sources(path: Path) -> dict[str, Source]:
 
 def load_file(path: Path) -> Profile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _read_yaml(path)
     except yaml.YAMLError as exc:
         raise RulebookError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

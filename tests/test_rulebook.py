@@ -116,3 +116,15 @@ def test_only_a_published_standard_can_decide_a_category():
     assert ("yunnan_wuhua", "yunnan_wuhua.th.construction") in deciding
     assert ("hunan_town", "hunan_town.th.construction") in deciding
     assert all(t.categories for name in rs.names() for t in rs.get(name).thresholds if t.decides)
+
+
+def test_the_fast_yaml_loader_reads_every_shipped_file_as_pyyaml_does():
+    """Rulebooks are read with libyaml's parser where PyYAML has it (start-up time): the data
+    must be exactly what PyYAML's own parser reads."""
+    import yaml
+
+    from model.rulebook import _YAML_LOADER
+
+    for path in sorted(RULEBOOK_DIR.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=_YAML_LOADER) == yaml.safe_load(text), path.name
