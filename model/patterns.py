@@ -6,8 +6,9 @@ were: the alternation only answers "does any match".
 Most rules miss most matters, and even one search costs far more than a few set operations. So
 each pattern also knows, where it allows, the sets of characters every match of it meets
 (`(招标|采购)[^。]{0,8}公告` needs 招 or 采, and 公, and 告): given the characters of the text
-(`chars`, computed once per matter by the caller), a set whose patterns each miss one of their
-sets is skipped without searching. This is only a filter: whatever passes it is searched as
+(`chars`, computed once per matter by the caller), a pattern that misses one of its sets is
+not searched. A family of rules (PatternIndex) works this out for all its patterns at once, in
+one pass over the text's characters. This is only a filter: whatever passes it is searched as
 before, so the answers do not change."""
 from __future__ import annotations
 
@@ -88,44 +89,6 @@ def needed_chars(pattern: str) -> tuple[frozenset[str], ...] | None:
         return None
 
 
-def _meets(needs: tuple[frozenset[str], ...] | None, chars: frozenset[str]) -> bool:
-    """Whether a text of these characters meets every one of a pattern's needed sets."""
-    if needs is not None:
-        for need in needs:
-            if need.isdisjoint(chars):
-                return False
-    return True
-
-
-class CharIndex:
-    """Items filed under characters, so that the items a text may concern are found with one
-    set intersection and a few bit operations instead of one check per item."""
-
-    def __init__(self, keys: list[frozenset[str] | None]):
-        """keys[i]: the characters item i is filed under (None: it is always a candidate)."""
-        self._always = 0  # bit i: item i
-        self._by_char: dict[str, int] = {}
-        for i, key in enumerate(keys):
-            if key is None:
-                self._always |= 1 << i
-                continue
-            for ch in key:
-                self._by_char[ch] = self._by_char.get(ch, 0) | 1 << i
-        self._chars = frozenset(self._by_char)
-
-    def candidates(self, chars: frozenset[str]) -> list[int]:
-        """The items filed under any of these characters, or always, in ascending order."""
-        mask = self._always
-        for ch in self._chars.intersection(chars):
-            mask |= self._by_char[ch]
-        out = []
-        while mask:
-            low = mask & -mask
-            out.append(low.bit_length() - 1)
-            mask ^= low
-        return out
-
-
 class PatternSet(list):
     """The compiled patterns (a list, in the rule's order) with `first` and `any`. Both take the
     text's characters as `chars` (a set): then only the patterns whose needed sets the text
@@ -134,23 +97,18 @@ class PatternSet(list):
     def __init__(self, patterns: list[str]):
         super().__init__(re.compile(p) for p in patterns)
         self._any = _joined(list(patterns))
-        # Per pattern, the sets its matches meet (None: that pattern cannot be filtered), and
-        # the patterns filed under the characters of their smallest set.
+        # Per pattern, the sets its matches meet (None: that pattern cannot be filtered); the
+        # characters of which a text needs one for any pattern to match (None: no such set).
         self.needs: list[tuple[frozenset[str], ...] | None] = [needed_chars(p) for p in patterns]
         self.keys: frozenset[str] | None = (frozenset().union(*(n[0] for n in self.needs))
                                              if None not in self.needs else None)
-        self._index = CharIndex([n[0] if n is not None else None for n in self.needs])
+        self._index = PatternIndex([self], [self])
 
     def _search(self, text: str, chars: frozenset[str]) -> re.Match | None:
         if self.keys is not None and self.keys.isdisjoint(chars):  # the common case, at once
             return None
-        needs = self.needs
-        for i in self._index.candidates(chars):
-            if _meets(needs[i], chars):
-                m = self[i].search(text)
-                if m:
-                    return m
-        return None
+        found = self._index.first_matches(text, chars)
+        return found[0][1] if found else None
 
     def any(self, text: str, chars: frozenset[str] | None = None) -> bool:
         if chars is not None:
@@ -175,29 +133,46 @@ class PatternSet(list):
 class PatternIndex:
     """The rules of a family (exclusions, enumerations …) whose patterns match a text, with the
     match of each one's first matching pattern in list order (what `PatternSet.first` gives),
-    found in one pass: every pattern of the family is filed under the characters of its
-    smallest needed set, so a text reaches only the patterns filed under its own characters;
-    those that meet all their sets are searched, rule by rule and in order, until one matches.
-    A rule's other conditions (requires_any, unless) are still the rule's to check."""
+    found in one pass. Which patterns meet all their needed sets is worked out for the whole
+    family at once, with integers as bit sets: each needed set of each pattern has a bit, a
+    pattern's bits lie side by side with one spare bit above them, and a text sets the bits of
+    the sets its characters meet. Adding 1 at the lowest bit of every pattern carries into a
+    pattern's spare bit exactly when all its bits are set. Only those patterns are searched,
+    rule by rule and in order, until one of the rule's matches; a rule's other conditions
+    (requires_any, unless) are still the rule's to check."""
 
     def __init__(self, rules: list, patterns: list[PatternSet]):
         self.rules = list(rules)
-        self._rule: list[int] = []  # per pattern of the family: its rule, its needs, compiled
-        self._needs: list[tuple[frozenset[str], ...] | None] = []
-        self._compiled: list[re.Pattern] = []
+        self._by_char: dict[str, int] = {}  # character -> the bits of the sets it meets
+        self._lowest = self._spare = 0
+        self._pattern: dict[int, tuple[int, re.Pattern]] = {}  # spare bit -> (rule, pattern)
+        bit = 0
         for r, ps in enumerate(patterns):
-            self._rule.extend([r] * len(ps))
-            self._needs.extend(ps.needs)
-            self._compiled.extend(ps)
-        self._index = CharIndex([n[0] if n is not None else None for n in self._needs])
+            for rx, needs in zip(ps, ps.needs):
+                self._lowest |= 1 << bit
+                for need in needs or ():  # a pattern without needed sets: spare bit only
+                    for ch in need:
+                        self._by_char[ch] = self._by_char.get(ch, 0) | 1 << bit
+                    bit += 1
+                self._spare |= 1 << bit
+                self._pattern[bit] = (r, rx)
+                bit += 1
+        self._sets = ((1 << bit) - 1) & ~self._spare
+        self._chars = frozenset(self._by_char)
 
     def first_matches(self, text: str, chars: frozenset[str]) -> list[tuple[object, re.Match]]:
+        met = 0
+        for ch in self._chars.intersection(chars):
+            met |= self._by_char[ch]
+        passed = ((met & self._sets) + self._lowest) & self._spare
         out = []
         matched = -1  # the rule whose pattern matched last: its later patterns need no search
-        for i in self._index.candidates(chars):
-            r = self._rule[i]
-            if r != matched and _meets(self._needs[i], chars):
-                m = self._compiled[i].search(text)
+        while passed:
+            low = passed & -passed
+            passed ^= low
+            r, rx = self._pattern[low.bit_length() - 1]
+            if r != matched:
+                m = rx.search(text)
                 if m:
                     out.append((self.rules[r], m))
                     matched = r

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from model.normalise import normalise
-from model.patterns import PatternIndex, PatternSet, _meets, needed_chars
+from model.patterns import PatternIndex, PatternSet, needed_chars
 
 
 def _naive_first(patterns, text):
@@ -91,16 +91,20 @@ def _random_pattern(rnd: random.Random, depth: int = 0) -> str:
 def test_the_filter_never_rejects_a_text_a_pattern_matches():
     rnd = random.Random(13)
     texts = ["".join(rnd.choice("ab甲c ") for _ in range(rnd.randint(0, 6))) for _ in range(300)]
+    filtered = 0
     for _ in range(400):
-        pattern = _random_pattern(rnd)
+        patterns = [_random_pattern(rnd) for _ in range(rnd.randint(1, 3))]
         try:
-            rx = re.compile(pattern)
+            compiled = [re.compile(p) for p in patterns]
         except re.error:
             continue
-        needs = needed_chars(pattern)
+        ps = PatternSet(patterns)
         for text in texts:
-            if rx.search(text):
-                assert _meets(needs, frozenset(text)), (pattern, text)
+            want = next((m for rx in compiled if (m := rx.search(text))), None)
+            got = ps.first(text, frozenset(text))
+            assert (got and got.span()) == (want and want.span()), (patterns, text)
+            filtered += want is None and ps.keys is not None and ps.keys.isdisjoint(text)
+    assert filtered > 1000  # the filter did rule texts out
 
 
 def _corpus_texts(step: int = 3) -> list[str]:
