@@ -222,7 +222,8 @@ def file_part(args, tmp: Path) -> list[dict]:
         # children's largest resident set (ru_maxrss covers every waited-for descendant).
         probe = ("import resource,subprocess,sys,json;"
                  "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE,text=True);"
-                 "print(json.dumps({'rc':r.returncode,'maxrss_kb':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+                 "u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+                 "print(json.dumps({'rc':r.returncode,'maxrss_kb':u.ru_maxrss,'cpu_s':u.ru_utime+u.ru_stime,"
                  "'tail':r.stderr[-400:]}))")
         res = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=ROOT, capture_output=True, text=True, check=False,
                              env={**os.environ, "CI": "true"})
@@ -231,11 +232,13 @@ def file_part(args, tmp: Path) -> list[dict]:
         lines = sum(1 for _ in dst.open("rb")) if dst.exists() else 0
         r = {"rows": rows, "seconds": round(took, 2), "rows_per_s": round(rows / took, 1), "output_rows": lines,
              "rc": info["rc"], "peak_mb_largest_process": round(info["maxrss_kb"] / 1024, 1),
+             # CPU of every file-mode process together: on a shared machine it moves less than the wall clock.
+             "cpu_seconds": round(info["cpu_s"], 2),
              "load_before": before, "load_after": load()}
         if info["rc"] != 0:
             r["error"] = info["tail"]
         out.append(r)
-        say(f"file     {rows:>9,} rows: {took:7.2f} s ({r['rows_per_s']:,.0f} rows/s), peak "
+        say(f"file     {rows:>9,} rows: {took:7.2f} s ({r['rows_per_s']:,.0f} rows/s, {r['cpu_seconds']} s CPU), peak "
             f"{r['peak_mb_largest_process']} MB, rc {info['rc']}")
         src.unlink(missing_ok=True)
         dst.unlink(missing_ok=True)
