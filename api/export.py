@@ -223,19 +223,38 @@ def _summary(wb, job: dict, verdicts: Counter, categories: Counter, tiers: Count
     ws.add_chart(chart, "D2")
 
 
-def result_jsonl(records: Iterable[dict], decisions: dict[int, dict] | None = None) -> Iterable[bytes]:
+def _json(value) -> str:
+    """A field as JSON text: stored JSON text (a raw read, see job_records) is copied as it is."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def result_jsonl(records: Iterable[dict], decisions: dict[int, dict] | None = None,
+                 lines_per_chunk: int = 256) -> Iterable[bytes]:
+    """One JSON line per row, in chunks of lines: a streamed download hands each chunk to the
+    event loop once, instead of once per line. `input`, `answer` and `error` may be the stored
+    JSON text (copied) or parsed values (serialised); the lines are the same either way."""
     decisions = decisions or {}
+    lines: list[str] = []
     for rec in records:
-        out = {"row": rec.get("row_no"), "screening_id": rec.get("id"), "input": rec.get("input")}
+        head = {"row": rec.get("row_no"), "screening_id": rec.get("id")}
+        parts = [json.dumps(head, ensure_ascii=False)[:-1], f', "input": {_json(rec.get("input"))}']
         d = decisions.get(rec.get("row_no"))
         if d:
-            out["decision"] = {"decision": d["decision"], "reason": d.get("reason"), "reviewer": d.get("reviewer"),
-                               "decided_at": d["decided_at"].isoformat(), "withdrawn_version": d.get("withdrawn_version")}
-        if rec.get("answer"):
-            out["answer"] = rec["answer"]
+            decision = {"decision": d["decision"], "reason": d.get("reason"), "reviewer": d.get("reviewer"),
+                        "decided_at": d["decided_at"].isoformat(), "withdrawn_version": d.get("withdrawn_version")}
+            parts.append(f', "decision": {json.dumps(decision, ensure_ascii=False)}')
+        if rec.get("answer") and rec.get("answer") != "null":
+            parts.append(f', "answer": {_json(rec["answer"])}')
         else:
-            out["error"] = rec.get("error")
-        yield (json.dumps(out, ensure_ascii=False) + "\n").encode("utf-8")
+            parts.append(f', "error": {_json(rec.get("error"))}')
+        lines.append("".join(parts) + "}\n")
+        if len(lines) >= lines_per_chunk:
+            yield "".join(lines).encode("utf-8")
+            lines = []
+    if lines:
+        yield "".join(lines).encode("utf-8")
 
 
 TEMPLATE_COLUMNS = [

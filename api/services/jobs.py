@@ -146,4 +146,4 @@ def result_xlsx(ctx, job: dict) -> bytes:
 
 
 def result_lines(ctx, job: dict):
-    return result_jsonl(job_records(ctx.db, job["id"]), decisions_by_row(ctx, job["id"]))
+    return result_jsonl(job_records(ctx.db, job["id"], raw=True), decisions_by_row(ctx, job["id"]))
