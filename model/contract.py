@@ -138,6 +138,9 @@ class MatterIn(BaseModel):
 
 
 class Deadline(BaseModel):
+    # Frozen: answers share Deadline and Procedure instances (model.procedures builds each once).
+    model_config = ConfigDict(frozen=True)
+
     latest_start: dt.date | None = None
     latest_finish: dt.date | None = None
     earliest: dt.date | None = None
@@ -147,6 +150,8 @@ class Deadline(BaseModel):
 
 
 class Procedure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     name: str
     required: bool
     basis: str

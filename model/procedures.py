@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .contract import Deadline, Procedure
 from .rulebook import Exclusion, ProcedureRule, ResolvedProfile
 from .workdays import (
     add_months,
@@ -81,8 +82,8 @@ def _price_catalogue(case, text: str, why: str, profile: ResolvedProfile) -> tup
             case.basis)
 
 
-def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> tuple[dict[str, dict], list[str]]:
-    """Each timing's deadline, as the fields of the contract's `Deadline`, and the warnings."""
+def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> tuple[dict[str, Deadline], list[str]]:
+    """Each timing's deadline (the contract's `Deadline`), and the warnings."""
     s = profile.settings
     warnings: list[str] = []
     legality_start, k1 = add_workdays(planned, -s.legality_review_working_days)
@@ -129,7 +130,27 @@ def _schedule(planned: dt.date, profile: ResolvedProfile, level: str | None) -> 
         "post_evaluation": {"earliest": post_eval, "estimated": not k8,
                             "rule": f"实施满{s.post_evaluation_months}个月后可组织评估"},
     }
-    return d, warnings
+    return {k: Deadline(**v) for k, v in d.items()}, warnings
+
+
+# Procedure entries already built, by (name, status, basis, why, deadline): most matters share
+# them (a dozen steps, a handful of reasons each), and an `Answer` given model instances skips
+# validating them again — about 90 µs a matter with plain fields against 12 µs with instances.
+# A dated entry's key holds the id of its Deadline, which the entry itself keeps alive, so an id
+# is never reused while its entry exists. Bounded: cleared when full.
+_ENTRIES: dict[tuple, Procedure] = {}
+_ENTRIES_MAX = 20_000
+
+
+def _entry(name: str, status: str, basis: str, why: str, deadline: Deadline | None = None) -> Procedure:
+    key = (name, status, basis, why, None if deadline is None else id(deadline))
+    p = _ENTRIES.get(key)
+    if p is None:
+        if len(_ENTRIES) >= _ENTRIES_MAX:
+            _ENTRIES.clear()
+        p = _ENTRIES[key] = Procedure(name=name, required=status == "required", status=status, basis=basis,
+                                      why=why, deadline=deadline)
+    return p
 
 
 def _collective_body(profile: ResolvedProfile, level: str | None) -> str:
@@ -140,14 +161,13 @@ def _collective_body(profile: ResolvedProfile, level: str | None) -> str:
 def procedures_for(verdict: str, text: str, category: str | None, attributes: set[str],
                    profile: ResolvedProfile, planned: dt.date | None, level: str | None = None,
                    exclusion_id: str | None = None,
-                   schedules: dict | None = None) -> tuple[list[dict], list[str]]:
+                   schedules: dict | None = None) -> tuple[list[Procedure], list[str]]:
     """Every fixed procedure name once, in the contract's order (model.vocab.PROCEDURE_NAMES). For a matter that is not major,
     nothing is required unless the exclusion that decided it has steps on its own statutory
     route (a budget still goes to the people's congress).
 
-    The procedures come as the fields of the contract's `Procedure` (deadlines as the fields of
-    `Deadline`), for the `Answer` to validate in one go: building a dozen models one by one
-    costs more than the rules that decide them. `schedules`: a dictionary shared by the
+    The procedures come as the contract's `Procedure` instances, shared between matters with the
+    same entry (they are frozen). `schedules`: a dictionary shared by the
     matters of one batch, so that those with the same planned date, profile and level count
     the working days once (the holiday calendar does not change within a batch)."""
     if planned is None:
@@ -169,25 +189,24 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
             if verdict == "review" and exclusion_id else None)
     chars = frozenset(text) if verdict != "not_major" else None  # model.patterns' filter
     attributes = frozenset(attributes)  # hashable: part of the key of the steps decided once
-    out: list[dict] = []
+    out: list[Procedure] = []
     for rule in profile.procedures_in_order():
         name = rule.name
         if verdict == "not_major":
             if route is not None and name in route.route_steps:
                 timing = "npc_after_decision" if name == NPC_STEP else "publication"
-                out.append({"name": name, "required": True, "status": "required",
-                            "basis": route.route_basis or route.basis, "why": route.route_why or route.why,
-                            "deadline": schedule.get(timing)})
+                out.append(_entry(name, "required", route.route_basis or route.basis, route.route_why or route.why,
+                                  schedule.get(timing)))
                 continue
             why = "不属于重大行政决策, 不适用重大行政决策程序 (按其本身的程序办理)"
             if route is not None:
                 why = f"{why}; {route.route_why or ''}".rstrip("; ")
-            out.append({"name": name, "required": False, "status": "not_required", "basis": rule.basis, "why": why})
+            out.append(_entry(name, "not_required", rule.basis, why))
             continue
         if held is not None and name in held.route_steps:
             timing = "npc_after_decision" if name == NPC_STEP else "publication"
-            out.append({"name": name, "required": True, "status": "required", "basis": held.route_basis or held.basis,
-                        "why": held.route_why or held.why, "deadline": schedule.get(timing)})
+            out.append(_entry(name, "required", held.route_basis or held.basis, held.route_why or held.why,
+                              schedule.get(timing)))
             continue
         status, why, basis = _evaluate(rule, text, category, attributes, profile, chars)
         if name == "集体讨论决定" and status == "required":
@@ -199,10 +218,8 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
         elif verdict == "review" and status in ("required", "recommended"):
             why = f"如确认为重大行政决策: {why}"
         deadline = schedule.get(rule.timing) if (status in ("required", "recommended") and rule.timing) else None
-        if deadline is not None and deadline["estimated"] and ESTIMATED_WARNING not in warnings:
-            warnings.extend(calendar_notes([deadline.get("earliest"), deadline.get("latest_start"),
-                                            deadline.get("latest_finish")]))
+        if deadline is not None and deadline.estimated and ESTIMATED_WARNING not in warnings:
+            warnings.extend(calendar_notes([deadline.earliest, deadline.latest_start, deadline.latest_finish]))
             warnings.append(ESTIMATED_WARNING)
-        out.append({"name": name, "required": status == "required", "status": status, "basis": basis, "why": why,
-                    "deadline": deadline})
+        out.append(_entry(name, status, basis, why, deadline))
     return out, warnings

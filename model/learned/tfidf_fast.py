@@ -340,12 +340,37 @@ class CompiledTfidf:
         attrs = 1.0 / (1.0 + np.exp(-(Z[:, m:m + h] + self.head_intercept)))
         contributions = data * self.weights[cols, -1]
         similar = self._similar_batch(indptr, cols, data, k) if k else [[] for _ in range(n)]
-        out = []
+        terms = self._terms_batch(rows, cols, contributions, probs)
+        names = self.attribute_names
+        return [(p, dict(zip(names, a)), t, sim)
+                for p, a, t, sim in zip(probs.tolist(), attrs.tolist(), terms, similar)]
+
+    def _terms_batch(self, rows: np.ndarray, cols: np.ndarray, contributions: np.ndarray, probs: np.ndarray,
+                     limit: int = 8) -> list[list[tuple[str, float]]]:
+        """`terms` of every row of a batch: the candidates of all rows ranked in one sort (by row,
+        then as `terms` ranks them), then each row's list picked from its slice."""
+        n = len(probs)
+        signed = np.where(probs[rows] >= 0.5, contributions, -contributions)
+        cand = np.flatnonzero((signed > 0) & self.readable[cols])
+        order = cand[np.lexsort((cols[cand], -signed[cand], rows[cand]))]
+        bounds = np.searchsorted(rows[order], np.arange(n + 1)).tolist()
+        names = self.term_names
+        col_list, contrib_list = cols[order].tolist(), contributions[order].tolist()
+        out: list[list[tuple[str, float]]] = []
         for i in range(n):
-            s, e = indptr[i], indptr[i + 1]
-            p = float(probs[i])
-            out.append((p, dict(zip(self.attribute_names, attrs[i].tolist())),
-                        self.terms(cols[s:e], contributions[s:e], p), similar[i]))
+            picked: list[tuple[str, float]] = []
+            chosen: list[str] = []
+            for j in range(bounds[i], bounds[i + 1]):
+                name = names[col_list[j]]
+                for t in chosen:
+                    if name in t or t in name:
+                        break
+                else:
+                    chosen.append(name)
+                    picked.append((name, round(contrib_list[j], 4)))
+                    if len(picked) == limit:
+                        break
+            out.append(picked)
         return out
 
     def _similar_batch(self, indptr: np.ndarray, cols: np.ndarray, data: np.ndarray, k: int) -> list[list[dict]]:
