@@ -345,6 +345,14 @@ def _load_main_dictionary(tk) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
+@lru_cache(maxsize=1)
+def _segmenter():
+    from .segment import Segmenter
+
+    return Segmenter(_tokenizer())
+
+
 def tokens(text: str) -> list[str]:
-    """Words of the text, domain terms kept whole (重大行政决策, 公平竞争审查, 征收补偿 …)."""
-    return [w for w in _tokenizer().lcut(text) if w.strip()]
+    """Words of the text, domain terms kept whole (重大行政决策, 公平竞争审查, 征收补偿 …):
+    jieba's words, by model.segment's faster walk of jieba's dictionary."""
+    return [w for w in _segmenter().lcut(text) if w.strip()]
