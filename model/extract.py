@@ -72,6 +72,8 @@ class Extraction:
 
     def best(self, kind: str) -> Quantity | None:
         """The largest value of a kind: a matter is as big as its biggest stated figure."""
+        if not self.quantities:  # most titles state no figure: skip the list and max per kind
+            return None
         found = [q for q in self.quantities if q.kind == kind]
         return max(found, key=lambda q: q.value) if found else None
 
