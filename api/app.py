@@ -47,9 +47,9 @@ TAGS = [
 
 
 def warm_later() -> None:
-    from model.extract import parse_number
+    from model.extract import warm
 
-    parse_number("三")
+    warm()
 
 
 def create_app(settings: Settings | None = None, screener: Screener | None = None) -> FastAPI:

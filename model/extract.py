@@ -113,6 +113,11 @@ def parse_number(token: str) -> float | None:
     return float(value)
 
 
+def warm() -> None:
+    """Load now what the first Chinese numeral would load (cn2an: about 0.1-0.3 s)."""
+    parse_number("三")
+
+
 def _magnitude(mag: str | None) -> float:
     return {"亿": 1e8, "万": 1e4, "千": 1e3}.get(mag or "", 1.0)
 

@@ -6,6 +6,7 @@ queue jobs. On PostgreSQL any number of them, on any number of machines, share t
 (api/jobs/worker.py)."""
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -36,6 +37,15 @@ class WorkerContext:
         from ..context import open_store_and_screener
 
         db, screener = open_store_and_screener(settings, screener)
+        # A worker has no request waiting on its start: load now what the first job's rows would
+        # (cn2an), and move the long-lived engine out of the collector's sight as the web
+        # processes do, so collections during a 50,000-row job do not walk it again and again.
+        from model.extract import warm
+
+        warm()
+        if settings.freeze_gc:
+            gc.collect()
+            gc.freeze()
         ctx = cls(settings, db, screener)
         ctx.callbacks = CallbackSender(ctx)
         ctx.worker = JobWorker(ctx)
