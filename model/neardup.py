@@ -48,26 +48,30 @@ def _near_place(s: str, p: int) -> bool:
     return any(ch in _PLACE for ch in s[max(0, p - 2):p + 3])
 
 
-def similarity(a: str, b: str) -> float:
+def similarity(a: str, b: str, digits_a: tuple[str, ...] | None = None,
+               digits_b: tuple[str, ...] | None = None) -> float:
     """0-100 for two cores: 100 when equal; 96 when one starts or ends the other (the issuer or
     the years added); else the edit ratio when the longer only adds a few characters, away
     from a place name (用水价格 / 生活用水价格). A changed character (水/气, 城东/城西) or an
     addition beside 区/县/镇… (新区/高新区) names another matter: 0, and so do numbers that
-    differ (another year, another road)."""
+    differ (another year, another road). `digits_a`/`digits_b`: the numbers of each, when the
+    caller has them already (the finder keeps them with its cores)."""
     if not a or not b or min(len(a), len(b)) < MIN_CORE:
         return 0.0
     if a == b:
         return 100.0
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    # Cheap tests first (both in C): most candidates fail them.
+    da = tuple(_DIGITS.findall(a)) if digits_a is None else digits_a
+    db = tuple(_DIGITS.findall(b)) if digits_b is None else digits_b
+    short, long_, digits = (a, b, da) if len(a) <= len(b) else (b, a, db)
+    # Numbers first: every non-zero score below needs them to agree, and lists of matters that
+    # differ only by a number (第3项, 2027年, 一号路) are common.
+    if da != db and not (not digits and short in long_):
+        return 0.0
     contained = len(short) >= 6 and (
         (long_.startswith(short) and not _near_place(long_, len(short)))
         or (long_.endswith(short) and not _near_place(long_, len(long_) - len(short))))
     ratio = 0.0 if contained else float(fuzz.ratio(short, long_, score_cutoff=RATIO))
     if not contained and not ratio:
-        return 0.0
-    digits = _DIGITS.findall(short)
-    if digits != _DIGITS.findall(long_) and not (not digits and short in long_):
         return 0.0
     if contained:
         return 96.0
@@ -101,6 +105,7 @@ class NearDuplicateFinder:
         self.max_cores = max_cores
         self._core_ids: dict[str, int] = {}
         self._cores: list[str] = []
+        self._digits: list[tuple[str, ...]] = []  # the numbers of each core (mostly the shared ())
         self._members: list[list[tuple[int, str, str | None, str | None, str | None]]] = []
         self._ends: dict[str, deque] = {}
 
@@ -121,12 +126,13 @@ class NearDuplicateFinder:
             out.extend(self._matches(same, key, 100.0))
         ends = ("<" + c[:ANCHOR], ">" + c[-ANCHOR:])
         seen: set[int] = set()
+        digits = tuple(_DIGITS.findall(c))
         for end in ends:
             for cid in self._ends.get(end, ()):
                 if cid == same or cid in seen:
                     continue
                 seen.add(cid)
-                score = similarity(c, self._cores[cid])
+                score = similarity(c, self._cores[cid], digits, self._digits[cid])
                 if score >= self.threshold:
                     out.extend(self._matches(cid, key, score))
         member = (row, key, title, unit, planned)
@@ -137,6 +143,7 @@ class NearDuplicateFinder:
             cid = len(self._cores)
             self._core_ids[c] = cid
             self._cores.append(c)
+            self._digits.append(digits)
             self._members.append([member])
             for end in ends:
                 self._ends.setdefault(end, deque(maxlen=MAX_CANDIDATES)).append(cid)
