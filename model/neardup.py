@@ -13,7 +13,8 @@ planned dates so a conflict shows."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict, deque
+import sys
+from collections import defaultdict
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -48,20 +49,19 @@ def _near_place(s: str, p: int) -> bool:
     return any(ch in _PLACE for ch in s[max(0, p - 2):p + 3])
 
 
-def similarity(a: str, b: str, digits_a: tuple[str, ...] | None = None,
-               digits_b: tuple[str, ...] | None = None) -> float:
+def similarity(a: str, b: str, digits_a: str | None = None, digits_b: str | None = None) -> float:
     """0-100 for two cores: 100 when equal; 96 when one starts or ends the other (the issuer or
     the years added); else the edit ratio when the longer only adds a few characters, away
     from a place name (用水价格 / 生活用水价格). A changed character (水/气, 城东/城西) or an
     addition beside 区/县/镇… (新区/高新区) names another matter: 0, and so do numbers that
-    differ (another year, another road). `digits_a`/`digits_b`: the numbers of each, when the
-    caller has them already (the finder keeps them with its cores)."""
+    differ (another year, another road). `digits_a`/`digits_b`: the numbers of each as `numbers`
+    gives them, when the caller has them already (the finder keeps them with its cores)."""
     if not a or not b or min(len(a), len(b)) < MIN_CORE:
         return 0.0
     if a == b:
         return 100.0
-    da = tuple(_DIGITS.findall(a)) if digits_a is None else digits_a
-    db = tuple(_DIGITS.findall(b)) if digits_b is None else digits_b
+    da = numbers(a) if digits_a is None else digits_a
+    db = numbers(b) if digits_b is None else digits_b
     short, long_, digits = (a, b, da) if len(a) <= len(b) else (b, a, db)
     # Numbers first: every non-zero score below needs them to agree, and lists of matters that
     # differ only by a number (第3项, 2027年, 一号路) are common.
@@ -82,6 +82,11 @@ def similarity(a: str, b: str, digits_a: tuple[str, ...] | None = None,
     return ratio
 
 
+def numbers(core_: str) -> str:
+    """The numbers of a core in order, as one string ("" when none): equal strings, equal numbers."""
+    return ",".join(_DIGITS.findall(core_))
+
+
 @dataclass
 class NearMatch:
     row: int  # the earlier row
@@ -98,19 +103,26 @@ class NearDuplicateFinder:
     written with or without its issuer, with years added, or with a character changed keeps
     one end), the latest MAX_CANDIDATES per end. Each row costs two dictionary look-ups and
     a bounded number of comparisons, not a pass over the file. Past `max_cores` distinct cores
-    new ones are still compared but no longer indexed: memory stays bounded."""
+    new ones are still compared but no longer indexed: memory stays bounded (about 65 MB at
+    100,000 distinct matters, far beyond a catalogue, so a million-row file keeps file mode's
+    main process under 300 MB)."""
 
-    def __init__(self, threshold: float = RATIO, max_cores: int = 200_000) -> None:
+    def __init__(self, threshold: float = RATIO, max_cores: int = 100_000) -> None:
         self.threshold = threshold
         self.max_cores = max_cores
         self._core_ids: dict[str, int] = {}
         self._cores: list[str] = []
-        self._digits: list[tuple[str, ...]] = []  # the numbers of each core (mostly the shared ())
-        self._members: list[list[tuple[int, str, str | None, str | None, str | None]]] = []
-        self._ends: dict[str, deque] = {}
+        self._digits: list[str] = []  # the numbers of each core (mostly the shared "")
+        # Per core its rows: (row, hash of the duplicate key, title, unit, planned). The key's hash,
+        # not the key: it only tells exact duplicates (DuplicateFinder's) from near ones, within
+        # this process, and a million-row file keeps up to `max_cores` of these.
+        self._members: list[list[tuple[int, int, str | None, str | None, str | None]]] = []
+        # The latest MAX_CANDIDATES cores per end, oldest first: short lists, not deques (a deque
+        # is about 600 bytes even holding one core, and most ends hold one).
+        self._ends: dict[str, list[int]] = {}
 
-    def _matches(self, cid: int, key: str, score: float) -> list[NearMatch]:
-        return [NearMatch(r, score, t, u, p) for r, k, t, u, p in self._members[cid] if k != key]
+    def _matches(self, cid: int, key_hash: int, score: float) -> list[NearMatch]:
+        return [NearMatch(r, score, t, u, p) for r, k, t, u, p in self._members[cid] if k != key_hash]
 
     def see(self, row: int, title: str | None, unit: str | None = None, planned: str | None = None,
             key: str | None = None, core_: str | None = None) -> list[NearMatch]:
@@ -121,12 +133,13 @@ class NearDuplicateFinder:
         if len(c) < MIN_CORE:
             return []
         out: list[NearMatch] = []
+        key_hash = hash(key)
         same = self._core_ids.get(c)
         if same is not None:
-            out.extend(self._matches(same, key, 100.0))
+            out.extend(self._matches(same, key_hash, 100.0))
         ends = ("<" + c[:ANCHOR], ">" + c[-ANCHOR:])
         seen: set[int] = set()
-        digits = tuple(_DIGITS.findall(c))
+        digits = numbers(c)
         for end in ends:
             for cid in self._ends.get(end, ()):
                 if cid == same or cid in seen:
@@ -134,8 +147,9 @@ class NearDuplicateFinder:
                 seen.add(cid)
                 score = similarity(c, self._cores[cid], digits, self._digits[cid])
                 if score >= self.threshold:
-                    out.extend(self._matches(cid, key, score))
-        member = (row, key, title, unit, planned)
+                    out.extend(self._matches(cid, key_hash, score))
+        # Units repeat (a few departments send all the rows): one string each, not one a row.
+        member = (row, key_hash, title, sys.intern(unit) if type(unit) is str else unit, planned)
         if same is not None:
             if len(self._members[same]) < MAX_MEMBERS:
                 self._members[same].append(member)
@@ -146,7 +160,13 @@ class NearDuplicateFinder:
             self._digits.append(digits)
             self._members.append([member])
             for end in ends:
-                self._ends.setdefault(end, deque(maxlen=MAX_CANDIDATES)).append(cid)
+                held = self._ends.get(end)
+                if held is None:
+                    self._ends[end] = [cid]
+                else:
+                    held.append(cid)
+                    if len(held) > MAX_CANDIDATES:
+                        del held[0]
         out.sort(key=lambda m: (-m.score, m.row))
         return out
 
