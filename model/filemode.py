@@ -227,12 +227,15 @@ class _Duplicates:
         self._rows = np.zeros(2 * len(old_h), np.int64)
         self._mask = len(self._hashes) - 1
         hashes, rows, mask = self._hashes, self._rows, self._mask
-        for h, r in zip(old_h[live].tolist(), old_r[live].tolist()):
-            slot = h & mask
-            while hashes[slot]:
-                slot = (slot + 1) & mask
-            hashes[slot] = h
-            rows[slot] = r
+        # In slices: two Python lists of every entry at once would be the file's memory peak.
+        for start in range(0, len(live), 1 << 16):
+            part = live[start:start + (1 << 16)]
+            for h, r in zip(old_h[part].tolist(), old_r[part].tolist()):
+                slot = h & mask
+                while hashes[slot]:
+                    slot = (slot + 1) & mask
+                hashes[slot] = h
+                rows[slot] = r
 
 
 def screen_file(src: Path, dst: Path, profile: str | None = None, rules_only: bool = False,
