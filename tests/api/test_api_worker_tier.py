@@ -215,3 +215,40 @@ def test_a_job_running_under_the_old_worker_is_split_from_its_cursor(db_url, scr
         assert firsts == [13, 23]
     finally:
         db.dispose()
+
+
+def test_a_worker_screens_the_next_chunk_while_the_previous_one_commits(db_url, screener, tmp_path):
+    # The first chunk's commit is held until the second chunk's screening has started: a worker
+    # that waited for each commit before screening on would never get there.
+    import threading
+
+    w, db = _worker(db_url, screener, tmp_path)
+    second_started = threading.Event()
+    order: list[int] = []
+    prepare, commit = w._prepare, w._commit
+
+    def watched_prepare(chunk):
+        if chunk["chunk_no"] != 1:
+            second_started.set()
+        return prepare(chunk)
+
+    def held_commit(chunk, *args, **kw):
+        if chunk["chunk_no"] == 1:
+            assert second_started.wait(30), "the next chunk was not screened during the commit"
+        order.append(chunk["chunk_no"])
+        return commit(chunk, *args, **kw)
+
+    w._prepare, w._commit = watched_prepare, held_commit
+    try:
+        job_id = _job(db, 30)
+        assert w.start_job() == job_id
+        assert w.step() is True
+        assert order == [1, 11, 21]  # committed in the order claimed, each once
+        with db.read() as conn:
+            rows = conn.execute(select(screenings.c.row_no).where(screenings.c.job_id == job_id)
+                                .order_by(screenings.c.row_no)).scalars().all()
+            job = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
+        assert rows == list(range(1, 31)) and job["status"] == "done" and job["done_rows"] == 30
+    finally:
+        w.stop()
+        db.dispose()
