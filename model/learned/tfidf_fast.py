@@ -426,20 +426,11 @@ class CompiledTfidf:
     def terms(self, idx: np.ndarray, contributions: np.ndarray, probability: float,
               limit: int = 8) -> list[tuple[str, float]]:
         """The readable phrases that pushed the score the way it went, strongest first (ties by
-        column), skipping overlapping repeats of a phrase already listed."""
-        signed = contributions if probability >= 0.5 else -contributions
-        idx = np.asarray(idx)
-        cand = np.flatnonzero((signed > 0) & self.readable[idx])
-        order = cand[np.lexsort((idx[cand], -signed[cand]))]
-        out: list[tuple[str, float]] = []
-        for j in order.tolist():
-            name = self.term_names[idx[j]]
-            if any(name in t or t in name for t, _ in out):
-                continue
-            out.append((name, round(float(contributions[j]), 4)))
-            if len(out) == limit:
-                break
-        return out
+        column), skipping overlapping repeats of a phrase already listed: `_terms_batch` of one row."""
+        idx = np.asarray(idx, dtype=np.int64)
+        contributions = np.asarray(contributions, dtype=np.float64)
+        return self._terms_batch(np.zeros(len(idx), np.int64), idx, contributions,
+                                 np.array([probability], np.float64), limit)[0]
 
     def similar(self, idx: np.ndarray, data: np.ndarray, k: int) -> list[dict]:
         """The k most similar precedents by cosine (those at or above the minimum score)."""
