@@ -252,7 +252,7 @@ class JobWorker:
                     try:
                         with self.db.write() as conn:
                             following, _ = self._claim_in(conn, utcnow(), chunk["job_id"])
-                    except Exception:  # noqa: BLE001  (the screened chunk is still committed; the loop claims again)
+                    except Exception:  # the screened chunk is still committed; the loop claims again
                         log.exception("job %s: claiming the next chunk failed", chunk["job_id"])
                 pending = (chunk, self._writer_pool().submit(self._commit, chunk, *prepared))
                 chunk = following
@@ -315,15 +315,6 @@ class JobWorker:
             self._jobs[job_id] = job
         return job
 
-    def process(self, chunk: dict) -> dict | None:
-        """Screen one chunk and commit its records, its state and the job's counters together,
-        and in the same transaction claim the job's next chunk (returned). `step` does the same
-        in two steps, screening the next chunk while this one's commit runs."""
-        if self._stop.is_set():
-            self._release(chunk)  # graceful shutdown: another worker (or the next start) takes it
-            return None
-        return self._commit(chunk, *self._prepare(chunk), claim_next=True)
-
     def _prepare(self, chunk: dict) -> tuple[list, list[dict], dict]:
         """The chunk's rows, read and screened: (rows, records, counts)."""
         job = self._job(chunk["job_id"])
@@ -336,10 +327,9 @@ class JobWorker:
         records, counts = self._screen_chunk(job, rows)
         return rows, records, counts
 
-    def _commit(self, chunk: dict, rows: list, records: list[dict], counts: dict,
-                claim_next: bool = False) -> dict | None:
-        """Commit a screened chunk, checking this worker still holds it (else _LostLease and
-        nothing is kept); with `claim_next`, claim the job's next chunk in the same transaction."""
+    def _commit(self, chunk: dict, rows: list, records: list[dict], counts: dict) -> None:
+        """Commit a screened chunk: its records, its state and the job's counters together,
+        checking this worker still holds it (else _LostLease and nothing is kept)."""
         job_id = chunk["job_id"]
         now = utcnow()
         done = False
@@ -370,13 +360,9 @@ class JobWorker:
                 values.update(status="done", finished_at=now, lease_owner=None, lease_until=None,
                               **self._callback_due(job_id, conn, now))
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-            following = None
-            if claim_next and not done and not self._stop.is_set():
-                following, _ = self._claim_in(conn, now, job_id)
         metrics.JOB_ROWS.inc(len(rows))
         if done:
             self._finished(job_id)
-        return following
 
     def _screen_chunk(self, job: dict, rows) -> tuple[list[dict], dict]:
         scr = self.ctx.screener

@@ -161,9 +161,11 @@ def test_a_chunk_whose_lease_ran_out_is_taken_over_and_a_live_one_is_not(db_url,
                          .values(state="running", lease_owner="elsewhere:2:live", lease_until=now + dt.timedelta(hours=1)))
         first = w.claim()
         assert first["chunk_no"] == 1 and first["lease_owner"] == "elsewhere:1:dead"  # expired: taken over
-        nxt = w.process(first)
+        w._commit(first, *w._prepare(first))
+        nxt = w.claim()
         assert nxt is not None and nxt["chunk_no"] == 21  # 11 is someone's, alive: left alone
-        assert w.process(nxt) is None and w.claim() is None
+        w._commit(nxt, *w._prepare(nxt))
+        assert w.claim() is None
         with db.read() as conn:
             chunks = {c["chunk_no"]: c for c in conn.execute(select(job_chunks).where(job_chunks.c.job_id == job_id))
                       .mappings()}
@@ -187,8 +189,9 @@ def test_a_worker_that_lost_its_lease_keeps_nothing(db_url, screener, tmp_path):
                          .values(lease_owner="elsewhere:3:new", lease_until=utcnow() + dt.timedelta(minutes=5)))
         from api.jobs.worker import _LostLease
 
+        prepared = w._prepare(chunk)
         with pytest.raises(_LostLease):
-            w.process(chunk)
+            w._commit(chunk, *prepared)
         with db.read() as conn:
             assert conn.execute(select(func.count()).select_from(screenings)
                                 .where(screenings.c.job_id == job_id)).scalar() == 0
