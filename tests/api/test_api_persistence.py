@@ -138,3 +138,25 @@ def test_records_still_queued_are_written_on_stop(db, tmp_path):
         rec.submit(_record(i))
     rec.stop()
     assert _count(db) == 100
+
+
+def test_a_batch_of_records_goes_to_the_database_as_one_insert_statement(db):
+    # One statement a row made a writer thread wait for the GIL once a row (the record writer
+    # then fell minutes behind a busy event loop); many rows per statement is what keeps it up.
+    from sqlalchemy import event, insert
+
+    inserts = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO SCREENINGS"):
+            inserts.append(statement.count("?") + statement.count("%("))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.write() as conn:
+            conn.execute(insert(screenings), [_record(i) for i in range(300)])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert _count(db) == 300
+    # one statement carrying every row's values (SQLAlchemy still calls it an executemany)
+    assert len(inserts) == 1 and inserts[0] == 300 * len(screenings.columns)
