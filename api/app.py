@@ -46,6 +46,9 @@ TAGS = [
 ]
 
 
+_NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
 def warm_later() -> None:
     from model.extract import warm
 
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, screener: Screener | None = Non
     app = FastAPI(
         title="decision-screen API", version="1.0.0", description=DESCRIPTION, openapi_tags=TAGS,
         lifespan=lifespan,
+        telemetry=None if settings.otel else _NO_TELEMETRY,
         # The documentation routes are api/docs.py's: behind a key or a page session unless
         # DECISION_SCREEN_PUBLIC_DOCS=1.
         docs_url=None, redoc_url=None, openapi_url=None,

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # The key that signs the pages' session cookies; unset: a random one kept in var_dir
     # (api/web/session.py), which every worker process of one deployment shares.
     session_secret: SecretStr | None = None
+    # FastAPI's native OpenTelemetry spans and metrics. Off, FastAPI skips them without asking the
+    # OpenTelemetry API for its providers on every request; on, they are recorded when the process
+    # has providers configured (e.g. run under `opentelemetry-instrument`). /metrics is separate.
+    otel: bool = False
     freeze_gc: bool = True  # gc.freeze() after start-up (off in tests, which start many apps per process)
 
     @field_validator("callback_allow", mode="before")

@@ -65,3 +65,20 @@ def test_an_unknown_backend_is_refused(env):
     env.setenv("DECISION_SCREEN_MODEL_BACKEND", "bert-large")
     with pytest.raises(ValueError):
         Settings()
+
+
+def test_fastapis_opentelemetry_hooks_run_only_when_switched_on(env, tmp_path, monkeypatch):
+    # Off, FastAPI does not ask OpenTelemetry for its providers on every request (measurable
+    # per-request work for spans nobody collects); on, a configured provider is used.
+    from opentelemetry import trace
+
+    from api.app import create_app
+
+    class ConfiguredProvider:  # stands for an SDK provider set up by opentelemetry-instrument
+        pass
+
+    monkeypatch.setattr(trace, "get_tracer_provider", ConfiguredProvider)
+    assert not create_app(Settings(var_dir=tmp_path))._native_telemetry.enabled()
+    env.setenv("DECISION_SCREEN_OTEL", "1")
+    assert Settings(var_dir=tmp_path).otel
+    assert create_app(Settings(var_dir=tmp_path))._native_telemetry.enabled()
