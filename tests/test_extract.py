@@ -159,3 +159,34 @@ def test_tokens_keep_domain_terms_whole():
     words = tokens("开展公平竞争审查和社会稳定风险评估")
     assert "公平竞争审查" in words
     assert "社会稳定风险评估" in words
+
+
+def _cn2an_strict(text: str):
+    import cn2an
+
+    try:
+        return float(cn2an.cn2an(text.replace("两", "二").replace("〇", "零"), "strict"))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def test_the_plain_numeral_table_reads_every_entry_as_cn2an_does():
+    from model.extract import _plain_numerals
+
+    table = _plain_numerals()
+    assert len(table) == 10_010  # 0-9999 written the usual way, and 十 … 十九 without the 一
+    assert {t: v for t, v in table.items() if _cn2an_strict(t) != v} == {}
+
+
+def test_chinese_numerals_read_the_same_with_or_without_the_table():
+    # Every string of up to four numeral characters, and the decimals: the table answers or
+    # leaves the string to cn2an, never a different number (nor a number where cn2an has none).
+    import itertools
+
+    from model.extract import parse_number
+
+    alphabet = "零一二三四五六七八九十百千两"
+    texts = ["".join(p) for n in range(1, 5) for p in itertools.product(alphabet, repeat=n)]
+    texts += ["三点五", "零点零五", "一百点二五", "十二点", "点五", "一万零五", "两千", "〇"]
+    differ = {t: (parse_number(t), _cn2an_strict(t)) for t in texts if parse_number(t) != _cn2an_strict(t)}
+    assert differ == {}
