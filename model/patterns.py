@@ -12,6 +12,7 @@ one pass over the text's characters. This is only a filter: whatever passes it i
 before, so the answers do not change."""
 from __future__ import annotations
 
+import functools
 import re
 
 try:  # the parser behind re.compile (a private module, so anything unexpected disables the filter)
@@ -96,13 +97,19 @@ class PatternSet(list):
 
     def __init__(self, patterns: list[str]):
         super().__init__(re.compile(p) for p in patterns)
-        self._any = _joined(list(patterns))
+        self._sources = tuple(patterns)
         # Per pattern, the sets its matches meet (None: that pattern cannot be filtered); the
         # characters of which a text needs one for any pattern to match (None: no such set).
         self.needs: list[tuple[frozenset[str], ...] | None] = [needed_chars(p) for p in patterns]
         self.keys: frozenset[str] | None = (frozenset().union(*(n[0] for n in self.needs))
                                              if None not in self.needs else None)
         self._index = PatternIndex([self], [self])
+
+    @functools.cached_property
+    def _any(self) -> re.Pattern | None:
+        # Compiled on first use: the screener passes the text's characters and never needs it,
+        # and joining and compiling every rule's patterns was a tenth of a second at start-up.
+        return _joined(list(self._sources))
 
     def _search(self, text: str, chars: frozenset[str]) -> re.Match | None:
         if self.keys is not None and self.keys.isdisjoint(chars):  # the common case, at once
