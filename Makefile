@@ -20,7 +20,10 @@ setup: $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+# Bytecode of the service's own modules first (about 0.13 s of every start where the environment
+# sets PYTHONDONTWRITEBYTECODE, as some shells and images do; a no-op when up to date).
 run: $(STAMP)
+	$(BIN)/python -m compileall -q api model decision_screen training
 	$(BIN)/decision-screen serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(STAMP) browser

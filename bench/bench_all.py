@@ -10,7 +10,8 @@
     (--skip-million to leave the long one out): seconds end to end and peak memory;
   * jobs of 10,000 and 50,000 rows with 1 and 2 worker processes (`decision-screen worker`)
     beside one API process, on PostgreSQL when it answers (a schema of its own), else SQLite;
-  * cold start: process start to /readyz 200, for the service and the floor;
+  * cold start: process start to /readyz 200, for the service (restart and first start on a new
+    data folder) and the floor;
   * peak memory (VmHWM) of every process: API workers, job workers, file mode.
 
 The machine's load average is recorded before and after each part: on a shared machine the
@@ -337,21 +338,28 @@ def job_part(args, tmp: Path) -> dict:
 
 
 def cold_part(args, tmp: Path) -> dict:
-    """Process start to /readyz 200 of `decision-screen serve` (1 web worker), repeated."""
-    times = []
+    """Process start to /readyz 200 of `decision-screen serve` (1 web worker and the job worker it
+    starts, as `make run`), repeated: the first start on a new data folder (schema created, key
+    made) and a restart on the same folder (what a restarted or added server does)."""
+    # As `make run` does first: the service's bytecode, so that no start compiles its modules
+    # where the environment sets PYTHONDONTWRITEBYTECODE.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "api", "model", "decision_screen", "training"],
+                   cwd=ROOT, check=True)
+    first, again = [], []
     for i in range(args.cold_runs):
         var = tmp / f"cold-{i}"
         var.mkdir()
-        port = free_port()
-        p = Proc([sys.executable, "-m", "decision_screen", "serve", "--host", "127.0.0.1", "--port", str(port),
-                  "--log-level", "warning"], service_env(var, None), var / "server.log")
-        try:
-            times.append(round(p.ready_http(f"http://127.0.0.1:{port}"), 2))
-        finally:
-            p.stop()
-    out = {"serve_to_ready_s": times, "best_s": min(times), "median_s": sorted(times)[len(times) // 2],
-           "load": load()}
-    say(f"cold     serve → /readyz: {times} s")
+        for times in (first, again):
+            port = free_port()
+            p = Proc([sys.executable, "-m", "decision_screen", "serve", "--host", "127.0.0.1", "--port", str(port),
+                      "--log-level", "warning"], service_env(var, None), var / "server.log")
+            try:
+                times.append(round(p.ready_http(f"http://127.0.0.1:{port}"), 2))
+            finally:
+                p.stop()
+    out = {"restart_to_ready_s": again, "best_s": min(again), "median_s": sorted(again)[len(again) // 2],
+           "first_start_to_ready_s": first, "first_start_median_s": sorted(first)[len(first) // 2], "load": load()}
+    say(f"cold     serve → /readyz: restart {again} s, first start on a new data folder {first} s")
     return out
 
 
@@ -410,7 +418,7 @@ def check_targets(r: dict) -> dict:
             limit = TARGETS["job_10000_s"] if j["rows"] == 10_000 else TARGETS["job_50000_s"]
             t[f"job_{j['rows']}_{j['workers']}w_under_{limit:g}s"] = j["upload_to_done_s"] < limit
     if "cold_start" in r:
-        t["cold_start_under_1.5s"] = r["cold_start"]["best_s"] < TARGETS["cold_start_s"]
+        t["cold_start_under_1.5s"] = r["cold_start"]["median_s"] < TARGETS["cold_start_s"]
     peaks = []
     for part in ("floor", "service_path", "service"):
         peaks += list(((r.get("http") or {}).get(part) or {}).get("peak_mb", {}).values())
