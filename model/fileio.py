@@ -163,7 +163,7 @@ class Writer:
         self._csv = None
         self._book = self._sheet = None
         if self.suffix == ".jsonl":
-            self._fh = self.path.open("w", encoding="utf-8")
+            self._fh = self.path.open("wb")  # UTF-8 lines, written as the workers serialised them
         elif self.suffix == ".csv":
             self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
             self._csv = csv.writer(self._fh)
@@ -185,10 +185,11 @@ class Writer:
         self.write_serialised(json.dumps(answer, ensure_ascii=False) if self.suffix == ".jsonl"
                               else flatten(answer, row))
 
-    def write_serialised(self, payload: str | dict) -> None:
-        """One JSON line (.jsonl) or one flat row from `flatten` (.csv, .xlsx)."""
+    def write_serialised(self, payload: bytes | str | dict) -> None:
+        """One JSON line (.jsonl: UTF-8 bytes, or text) or one flat row from `flatten` (.csv, .xlsx)."""
         if self.suffix == ".jsonl":
-            self._fh.write(payload + "\n")
+            self._fh.write(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+            self._fh.write(b"\n")
         elif self._csv is not None:
             self._csv.writerow([payload.get(c) for c in COLUMNS])
         else:

@@ -103,12 +103,15 @@ def _screen_chunk(chunk: list[tuple[int, dict]], as_json: bool) -> list[tuple]:
             result.row = n
             line = result.one_line()
             record = {"id": row.get("id"), "error": line, "verdict": None}
-            out.append((n, None, json.dumps(record, ensure_ascii=False) if as_json else flatten(record, row),
-                        line, None))
+            out.append((n, None, json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                        if as_json else flatten(record, row), line, None))
         else:
-            answer = result.model_dump(mode="json")
-            out.append((n, answer["verdict"], json.dumps(answer, ensure_ascii=False) if as_json
-                        else flatten(answer, row), None, _seen(row)))
+            # JSON lines straight from pydantic's serialiser (the bytes model_dump_json decodes,
+            # as the API's answers): 3-4 times cheaper than a dict through json.dumps, and UTF-8
+            # from here to the file (no decoding for the pipe and encoding again to write).
+            # The flat formats need the dict.
+            out.append((n, result.verdict, result.__pydantic_serializer__.to_json(result) if as_json
+                        else flatten(result.model_dump(mode="json"), row), None, _seen(row)))
     return out
 
 
@@ -285,14 +288,14 @@ def _chain(first, rest):
 
 def _with_duplicate(payload, dup: int | None, similar: list[dict] | None = None):
     """The answer with `duplicate_of` (and `near_duplicates`, the earlier rows naming nearly the
-    same matter, when there are any) set: appended to the JSON object (the keys come last, as
-    json.dumps of the answer with them added would put them), or the flat row's 重复 and 近似重复
+    same matter, when there are any) set: appended to the compact JSON object (the keys come
+    last), or the flat row's 重复 and 近似重复
     columns."""
-    if isinstance(payload, str):
-        tail = ', "duplicate_of": ' + json.dumps(dup)
+    if isinstance(payload, bytes):
+        tail = ',"duplicate_of":' + json.dumps(dup)
         if similar:
-            tail += ', "near_duplicates": ' + json.dumps(similar, ensure_ascii=False)
-        return payload[:-1] + tail + "}"
+            tail += ',"near_duplicates":' + json.dumps(similar, ensure_ascii=False, separators=(",", ":"))
+        return payload[:-1] + tail.encode("utf-8") + b"}"
     if dup is not None:
         payload["重复"] = f"与第{dup}行重复"
     if similar:
