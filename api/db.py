@@ -255,12 +255,15 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                                         json_serializer=_json_serializer)
-        # Many rows in one INSERT … VALUES (…), (…) statement instead of one statement a row. A
-        # writer thread in a busy process gives the GIL up on every statement and waits a whole
-        # switch interval (5 ms) to get it back: row by row, that capped the screening-record
-        # writer near 300 rows/s while the event loop screened. SQLAlchemy's own insertmanyvalues
-        # batching, which its dialects use for INSERT … RETURNING, here for plain inserts too.
-        self.engine.dialect.use_insertmanyvalues_wo_returning = True
+        if self.dialect == "sqlite":
+            # Many rows in one INSERT … VALUES (…), (…) statement instead of one statement a row:
+            # sqlite3 gives the GIL up around every statement, and a writer thread in a busy
+            # process then waits a whole switch interval (5 ms) to get it back, which capped the
+            # screening-record writer near 300 rows/s while the event loop screened. SQLAlchemy's
+            # own insertmanyvalues batching (its dialects' way for INSERT … RETURNING), here for
+            # plain inserts too. Not for PostgreSQL: psycopg's executemany pipelines the rows
+            # already, and one large statement measured slower there (jobs, uploads).
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True
         self.write_engine = self.engine.execution_options(ds_write=True)
 
     @contextmanager

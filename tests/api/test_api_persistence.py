@@ -140,9 +140,12 @@ def test_records_still_queued_are_written_on_stop(db, tmp_path):
     assert _count(db) == 100
 
 
-def test_a_batch_of_records_goes_to_the_database_as_one_insert_statement(db):
+def test_a_batch_of_records_goes_to_sqlite_as_one_insert_statement(db):
     # One statement a row made a writer thread wait for the GIL once a row (the record writer
     # then fell minutes behind a busy event loop); many rows per statement is what keeps it up.
+    # (PostgreSQL keeps psycopg's pipelined executemany, which is faster there.)
+    if db.dialect != "sqlite":
+        pytest.skip("psycopg pipelines an executemany; the one-statement form is for SQLite")
     from sqlalchemy import event, insert
 
     inserts = []
