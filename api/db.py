@@ -238,6 +238,12 @@ procedure_ticks = Table(
 )
 
 
+# Rows per INSERT statement on SQLite (below): every distinct row count is a distinct statement
+# that sqlite3 keeps prepared per connection, so the counts are kept few (a full page, or the
+# rest of a batch), and each statement small.
+SQLITE_ROWS_PER_INSERT = 50
+
+
 class Database:
     """One engine per process, plus a view of it whose transactions take the write lock."""
 
@@ -250,7 +256,7 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(
                 url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=20,
-                json_serializer=_json_serializer)
+                json_serializer=_json_serializer, insertmanyvalues_page_size=SQLITE_ROWS_PER_INSERT)
             _sqlite_setup(self.engine)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
