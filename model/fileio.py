@@ -181,10 +181,6 @@ class Writer:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def write(self, answer: dict, row: dict | None) -> None:
-        self.write_serialised(json.dumps(answer, ensure_ascii=False) if self.suffix == ".jsonl"
-                              else flatten(answer, row))
-
     def write_serialised(self, payload: bytes | str | dict) -> None:
         """One JSON line (.jsonl: UTF-8 bytes, or text) or one flat row from `flatten` (.csv, .xlsx)."""
         if self.suffix == ".jsonl":

@@ -289,8 +289,7 @@ def _chain(first, rest):
 def _with_duplicate(payload, dup: int | None, similar: list[dict] | None = None):
     """The answer with `duplicate_of` (and `near_duplicates`, the earlier rows naming nearly the
     same matter, when there are any) set: appended to the compact JSON object (the keys come
-    last), or the flat row's 重复 and 近似重复
-    columns."""
+    last), or the flat row's 重复 and 近似重复 columns."""
     if isinstance(payload, bytes):
         tail = ',"duplicate_of":' + json.dumps(dup)
         if similar:
