@@ -326,72 +326,34 @@ _PACKAGED_DICT = Path(__file__).resolve().parent / "data" / "jieba_domain.txt"
 
 @lru_cache(maxsize=1)
 def _tokenizer():
+    """A jieba tokenizer with the domain dictionary, loaded by jieba itself: what the segmenter
+    falls back on, and what the tests compare its words with."""
     import logging
 
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
-    _load_main_dictionary(tk)
-    path = DOMAIN_DICT if DOMAIN_DICT.exists() else _PACKAGED_DICT
-    if path.exists():
+    tk.initialize()
+    path = _domain_dict()
+    if path is not None:
         tk.load_userdict(str(path))
     return tk
 
 
-def _load_main_dictionary(tk) -> None:
-    """jieba's own prefix dictionary (every word and word prefix with its count), read from a
-    cache of ours instead of jieba's marshal cache: the same dictionary, built about four times
-    faster (0.15 s against 0.6 s on the 2-core bench machine), which is most of a web process's
-    start. The cache sits beside jieba's, in the temporary folder, keyed by jieba's version and
-    its dictionary file; a missing, foreign or unreadable cache is rebuilt from jieba's own
-    loading (tk.initialize), so the words and counts are always jieba's."""
-    import os
-    import tempfile
-
-    import jieba
-    import numpy as np
-
-    source = Path(jieba.__file__).resolve().parent / "dict.txt"
-    if tk.dictionary is not None or not source.exists():  # not the default dictionary: jieba's way
-        tk.initialize()
-        return
-    st = source.stat()
-    cache = Path(tempfile.gettempdir()) / f"decision-screen-jieba-{jieba.__version__}-{st.st_size}-{st.st_mtime_ns}.npz"
-    try:
-        if cache.stat().st_uid == os.getuid():  # only a file this user wrote
-            with np.load(cache, allow_pickle=False) as z:
-                words = z["words"].tobytes().decode("utf-8").split("\n")
-                counts = z["counts"]
-                if len(words) == len(counts):
-                    tk.FREQ = dict(zip(words, counts.tolist()))
-                    tk.total = int(z["total"])
-                    tk.initialized = True
-                    return
-    except Exception:  # noqa: BLE001, S110  (missing, truncated, foreign: rebuilt below)
-        pass
-    tk.initialize()
-    words = list(tk.FREQ)
-    if any("\n" in w for w in words):
-        return
-    try:
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, words=np.frombuffer("\n".join(words).encode("utf-8"), np.uint8),
-                     counts=np.array([tk.FREQ[w] for w in words], np.int64), total=np.int64(tk.total))
-        os.replace(tmp, cache)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+def _domain_dict() -> Path | None:
+    path = DOMAIN_DICT if DOMAIN_DICT.exists() else _PACKAGED_DICT
+    return path if path.exists() else None
 
 
 @lru_cache(maxsize=1)
 def _segmenter():
+    from .jieba_dict import load
     from .segment import Segmenter
 
-    return Segmenter(_tokenizer())
+    # jieba's dictionary by first character (model/jieba_dict.py); the whole tokenizer only
+    # where that cannot be done exactly.
+    return Segmenter(load(_domain_dict()) or _tokenizer())
 
 
 def tokens(text: str) -> list[str]:

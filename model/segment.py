@@ -1,7 +1,7 @@
 """jieba's accurate-mode segmentation (`Tokenizer.lcut(text)`, HMM on), computed faster.
 
-The words are jieba's own, always: the same dictionary (the tokenizer's FREQ and total, after
-the domain dictionary is added), the same route (the most probable path through the word
+The words are jieba's own, always: the same dictionary (jieba's FREQ and total after the domain
+dictionary is added, looked up one first character at a time: model/jieba_dict.py), the same route (the most probable path through the word
 graph, ties to the longer word as jieba's max over (score, end) gives them) and jieba's own HMM
 (`jieba.finalseg.cut`) for runs of single characters that are not a word. What changes is the
 arithmetic around it: jieba builds the word graph as a dict of lists, then takes a logarithm of
@@ -18,13 +18,22 @@ from math import log
 
 
 class Segmenter:
-    def __init__(self, tokenizer):
+    def __init__(self, dictionary):
+        """`dictionary`: a model.jieba_dict.ChunkedDictionary, or a jieba Tokenizer (its whole
+        FREQ then serves every first character)."""
         import jieba
         from jieba import finalseg
 
-        tokenizer.check_initialized()
-        self._freq = tokenizer.FREQ
-        logtotal = log(tokenizer.total)
+        if hasattr(dictionary, "chunk"):
+            self._chunks, self._build = dictionary.chunks, dictionary.chunk
+            total = dictionary.total
+        else:
+            dictionary.check_initialized()
+            whole = dictionary.FREQ
+            self._chunks: dict[str, dict] = {}
+            self._build = lambda ch: self._chunks.setdefault(ch, whole)
+            total = dictionary.total
+        logtotal = log(total)
         # jieba scores a candidate as log(FREQ.get(word) or 1) - logtotal: a word with a count,
         # or a lone character the dictionary does not know (count 0 or absent: log(1) = 0.0).
         # Taken once per word, when a text first meets it (not for the whole dictionary: that
@@ -55,7 +64,7 @@ class Segmenter:
 
     def _route(self, s: str) -> list[int]:
         """For each position, the end (inclusive) of the word that starts there on the best path."""
-        freq, logp, unknown, logtotal = self._freq, self._logp, self._unknown, self._logtotal
+        chunks, build, logp, unknown, logtotal = self._chunks, self._build, self._logp, self._unknown, self._logtotal
         n = len(s)
         score = [0.0] * (n + 1)
         end = [0] * (n + 1)
@@ -63,6 +72,9 @@ class Segmenter:
             best_s = best_e = None
             i = k
             frag = s[k]
+            freq = chunks.get(frag)  # the entries that start with this character
+            if freq is None:
+                freq = build(frag)
             while i < n and frag in freq:
                 f = freq[frag]
                 if f:
@@ -83,7 +95,7 @@ class Segmenter:
 
     def _cut_block(self, s: str, out: list[str]) -> None:
         end = self._route(s)
-        freq, hmm = self._freq, self._hmm
+        hmm = self._hmm
         x, n, buf = 0, len(s), ""
         while x < n:
             y = end[x] + 1
@@ -91,20 +103,19 @@ class Segmenter:
                 buf += s[x]
             else:
                 if buf:
-                    self._flush(buf, out, freq, hmm)
+                    self._flush(buf, out, hmm)
                     buf = ""
                 out.append(s[x:y])
             x = y
         if buf:
-            self._flush(buf, out, freq, hmm)
+            self._flush(buf, out, hmm)
 
-    @staticmethod
-    def _flush(buf: str, out: list[str], freq: dict, hmm) -> None:
+    def _flush(self, buf: str, out: list[str], hmm) -> None:
         """A run of single characters: one character as it is; several that are not a word
         themselves go through jieba's HMM (it finds the unknown words among them)."""
         if len(buf) == 1:
             out.append(buf)
-        elif not freq.get(buf):
+        elif not (self._chunks.get(buf[0]) or self._build(buf[0])).get(buf):
             out.extend(hmm(buf))
         else:
             out.extend(buf)
