@@ -1,5 +1,7 @@
 """The database layer: Alembic migrations match the tables the code uses, SQLite runs in
 WAL mode, and the record writer never drops a record."""
+import time
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -138,6 +140,22 @@ def test_records_still_queued_are_written_on_stop(db, tmp_path):
         rec.submit(_record(i))
     rec.stop()
     assert _count(db) == 100
+
+
+def test_records_arriving_within_the_flush_interval_share_one_commit(db, tmp_path, monkeypatch):
+    # A lone client's records used to be committed one by one as they came: a transaction and an
+    # fsync per request. They now wait up to `interval` for company.
+    rec = Recorder(db, tmp_path, batch=100, interval=2.0)
+    real, batches = rec._insert, []
+    monkeypatch.setattr(rec, "_insert", lambda items: (batches.append(len(items)), real(items)))
+    rec.start()
+    records = [_record(i) for i in range(5)]
+    for r in records:
+        rec.submit(r)
+        time.sleep(0.02)  # a few requests a second apart, well inside the interval
+    assert rec.wait_written(records[-1]["id"], timeout=20)
+    rec.stop()
+    assert batches == [5] and _count(db) == 5
 
 
 def test_a_batch_of_records_goes_to_sqlite_in_a_few_many_row_insert_statements(db):
