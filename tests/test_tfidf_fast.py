@@ -76,6 +76,17 @@ def test_one_matter_at_a_time_gives_the_batch_answers(model, corpus_texts):
         assert [s["score"] for s in one.similar] == [s["score"] for s in b.similar]
 
 
+def test_precedents_do_not_depend_on_how_the_batch_is_cut_into_chunks(model, corpus_texts, monkeypatch):
+    from model.learned import tfidf_fast
+
+    texts = corpus_texts[::11]
+    assert len(texts) > 3 * tfidf_fast.SIMILAR_ROWS
+    chunked = model.predict(texts, k_similar=3)
+    for rows in (7, len(texts)):
+        monkeypatch.setattr(tfidf_fast, "SIMILAR_ROWS", rows)
+        assert [p.similar for p in model.predict(texts, k_similar=3)] == [p.similar for p in chunked]
+
+
 def test_precedents_are_computed_only_when_asked_for(model):
     pred = model.predict(["城区居民生活用水价格调整方案"], k_similar=0)[0]
     assert pred.similar == []
