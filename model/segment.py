@@ -1,8 +1,9 @@
 """jieba's accurate-mode segmentation (`Tokenizer.lcut(text)`, HMM on), computed faster.
 
 The words are jieba's own, always: the same dictionary (jieba's FREQ and total after the domain
-dictionary is added, looked up one first character at a time: model/jieba_dict.py), the same route (the most probable path through the word
-graph, ties to the longer word as jieba's max over (score, end) gives them) and jieba's own HMM
+dictionary is added, looked up one first character at a time: model/jieba_dict.py), the same
+route (the most probable path through the word graph, ties to the longer word as jieba's max
+over (score, end) gives them) and jieba's own HMM
 (`jieba.finalseg.cut`) for runs of single characters that are not a word. What changes is the
 arithmetic around it: jieba builds the word graph as a dict of lists, then takes a logarithm of
 every candidate's count on every call; here each word's log-probability is taken once, the first time
