@@ -33,6 +33,11 @@ OVERRULE = 0.92  # model confidence needed to send a clear rule answer to review
 # carries its own pair, chosen on out-of-fold predictions; this is the fallback.
 DEFAULT_DISAGREEMENT = (round(1 - OVERRULE, 2), OVERRULE)
 RULE_CONFIDENCE = 0.8  # what a clear rule hit alone is worth; the model's agreement adds to it
+# Where no rule speaks, the model's probability means something only if it knows the text's
+# words. With none or one known word (a greeting, "测试", a bare "规划") it sits near its base
+# rate, which is above the low major threshold: such a text would read as major on no evidence.
+# Every real_dev item has at least two known words; see docs/ARCHITECTURE.md.
+MIN_KNOWN_WORDS = 2
 
 # Which governments may issue 规章 (立法法 2023 第93条: provinces, autonomous regions,
 # municipalities, cities with districts, autonomous prefectures). Levels in this project:
@@ -180,6 +185,11 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
         return Combined("major", max(p, 0.5), _agreeing(RULE_CONFIDENCE, (p - 0.5) * 2), "enumeration_or_threshold")
     # Rules weak or silent: the model decides, with its review band; a settled normative
     # document is in scope, so the model may lift it to major but not dismiss it alone.
+    known = pred.known_words
+    if rules.strength == "none" and not normative and not open_rule and known is not None and known < MIN_KNOWN_WORDS:
+        return Combined("review", p, _evenness(0.5), "too_little_text",
+                        f"没有命中任何规则, 且文本中只有 {known} 个词是学习模型认识的, 模型概率 {p:.2f} 接近其基础比例, "
+                        "不能作为判断依据; 请补充事项的完整名称、主要内容、投资金额或影响范围后再筛查")
     if p >= hi:
         verdict = "major"
     elif p < lo and not normative:

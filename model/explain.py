@@ -69,7 +69,8 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         out.append({"kind": "issuance", "text": f"上列列举只凭标题的文件形式, 不能单独定性; 由学习模型结合层级和承办单位判断 "
                                                 f"(判断为重大的概率 {combined.probability:.2f}); {then}"})
     if combined.verdict == "review":
-        kind = "disagreement" if combined.note.startswith("model_disagrees") else "review_band"
+        kind = ("disagreement" if combined.note.startswith("model_disagrees")
+                else "too_little_text" if combined.note == "too_little_text" else "review_band")
         why = combined.why_review or "证据不足以自动判断"
         out.append({"kind": kind, "text": f"{why}; 列入人工复核 (复核置信度 {combined.confidence:.2f})"})
     return out

@@ -27,6 +27,25 @@ def test_model_decides_where_rules_are_silent_with_its_review_band():
     assert combine(silent, Prediction(0.1), (0.3, 0.7)).verdict == "not_major"
 
 
+def test_with_no_rule_and_too_few_known_words_the_models_base_rate_does_not_decide():
+    silent = _rules("not_major", "none")
+    for p in (0.9, 0.25, 0.05):  # whichever way the base rate or one word leans
+        c = combine(silent, Prediction(p, known_words=1), (0.12, 0.22))
+        assert (c.verdict, c.note) == ("review", "too_little_text")
+        assert "1 个词" in c.why_review and f"{p:.2f}" in c.why_review
+    assert combine(silent, Prediction(0.9, known_words=2), (0.12, 0.22)).verdict == "major"
+    assert combine(silent, Prediction(0.05, known_words=2), (0.12, 0.22)).verdict == "not_major"
+    # a model that cannot count its known words (a transformer alone) keeps its band
+    assert combine(silent, Prediction(0.9), (0.12, 0.22)).verdict == "major"
+
+
+def test_a_rule_hit_decides_even_when_the_model_knows_no_word_of_the_text():
+    assert combine(_rules("major", "strong"), Prediction(0.3, known_words=0), (0.12, 0.22)).verdict == "major"
+    assert combine(_rules("not_major", "strong"), Prediction(0.3, known_words=0), (0.12, 0.22)).verdict == "not_major"
+    weak = combine(_rules("review", "weak"), Prediction(0.9, known_words=0), (0.12, 0.22))
+    assert weak.verdict == "major" and weak.note == "model"
+
+
 def test_without_a_model_the_rules_answer_alone():
     c = combine(_rules("review", "weak"), None, (0.3, 0.7))
     assert c.verdict == "review" and c.note == "rules_only"

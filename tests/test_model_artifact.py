@@ -83,3 +83,17 @@ def test_shipped_model_was_trained_on_the_corpus_in_this_commit():
     records, _ = load_corpus()
     assert card["created_from"]["corpus_sha256"] == corpus_digest(records), (
         "corpora/ changed since the model was trained: run `decision-screen train`")
+
+
+def test_text_with_nothing_the_model_knows_goes_to_review_saying_what_to_add():
+    """An OA system's test call or a greeting is not a major decision on the model's base rate."""
+    screener = Screener(model=load_default(required=True))
+    for title in ("测试", "你好", "ok", "新年快乐", "萌萌哒的羊驼吃草"):
+        a = screener.screen({"title": title})
+        assert a.verdict == "review", title
+        kinds = [r.kind for r in a.reasons]
+        assert "no_rule" in kinds and "too_little_text" in kinds
+        assert "请补充" in next(r.text for r in a.reasons if r.kind == "too_little_text")
+    # a real proposal in few words still gets its answer
+    a = screener.screen({"title": "城东污水处理厂扩建工程, 总投资3.2亿元"})
+    assert a.verdict == "major" and "too_little_text" not in [r.kind for r in a.reasons]

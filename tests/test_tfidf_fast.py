@@ -76,6 +76,19 @@ def test_one_matter_at_a_time_gives_the_batch_answers(model, corpus_texts):
         assert [s["score"] for s in one.similar] == [s["score"] for s in b.similar]
 
 
+def test_known_words_count_the_texts_distinct_words_in_the_models_vocabulary(model, corpus_texts):
+    from model.learned.tfidf_text import word_ngrams
+
+    vocab = model.features.union_.transformer_list[0][1].vocabulary_
+    texts = corpus_texts[::25] + ["测试", "你好", "", "规划规划规划"]
+    batch = model.predict(texts, k_similar=0)
+    ref = model.predict_sklearn(texts, k_similar=0)
+    for text, b, r in zip(texts, batch, ref):
+        expected = len({w for w in word_ngrams(text) if "_" not in w and w in vocab})
+        assert b.known_words == r.known_words == model.predict([text], k_similar=0)[0].known_words == expected
+    assert [b.known_words for b in batch[-4:]] == [0, 0, 0, 1]
+
+
 def test_precedents_do_not_depend_on_how_the_batch_is_cut_into_chunks(model, corpus_texts, monkeypatch):
     from model.learned import tfidf_fast
 

@@ -31,7 +31,8 @@ VERDICT_LONG = {"major": "属于重大行政决策, 建议纳入目录", "not_ma
 JOB_STATUS_ZH = {"queued": "排队中", "running": "筛查中", "done": "已完成", "failed": "失败"}
 REASON_KIND_ZH = {"exclusion": "排除规则", "exclusion_overridden": "排除被覆盖", "enumeration": "列举规则",
                   "threshold": "数值标准", "no_rule": "未命中规则", "model": "学习模型",
-                  "disagreement": "规则与模型分歧", "review_band": "人工复核"}
+                  "disagreement": "规则与模型分歧", "review_band": "人工复核",
+                  "too_little_text": "内容不足"}
 NUMBER_ZH = {**MEASURE_ZH, "households": "户数", "period": "期间 (年份)"}
 CATEGORY_CHOICES = list(CATEGORY_ZH.items())
 EXCLUSION_CHOICES = list(EXCLUSION_ZH.items())

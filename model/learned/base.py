@@ -29,6 +29,9 @@ class Prediction:
     attributes: dict[str, float] = field(default_factory=dict)
     terms: list[tuple[str, float]] = field(default_factory=list)  # phrases that drove the score
     similar: list[dict] = field(default_factory=list)
+    # How many distinct words of the text the model has learned weights for (None: the model
+    # cannot say). With none or one, its probability is little more than its base rate.
+    known_words: int | None = None
 
 
 class LearnedModel(Protocol):

@@ -110,13 +110,14 @@ class TfidfModel:
         when `k_similar` asks for them."""
         c = self.compiled
         if len(texts) != 1:  # a batch: each step once for all of it
-            return [Prediction(probability=p, attributes=attrs, terms=terms, similar=similar)
-                    for p, attrs, terms, similar in c.predict_batch(texts, meta, k_similar)]
+            return [Prediction(probability=p, attributes=attrs, terms=terms, similar=similar, known_words=kw)
+                    for p, attrs, terms, similar, kw in c.predict_batch(texts, meta, k_similar)]
         # one matter (the API's usual call): a few small array operations, no sparse matrix
         idx, data = c.row(texts[0], meta[0] if meta is not None else None)
         p, attrs, contrib = c.scores(idx, data)
         return [Prediction(probability=p, attributes=attrs, terms=c.terms(idx, contrib, p),
-                           similar=c.similar(idx, data, k_similar) if k_similar else [])]
+                           similar=c.similar(idx, data, k_similar) if k_similar else [],
+                           known_words=c.known_words(idx))]
 
     def predict_sklearn(self, texts: list[str], k_similar: int = 3,
                         meta: list[dict | None] | None = None) -> list[Prediction]:
@@ -138,5 +139,5 @@ class TfidfModel:
             row = contrib.getrow(i)
             out.append(Prediction(probability=float(p), attributes={k: float(v[i]) for k, v in attrs.items()},
                                   terms=self.compiled.terms(row.indices, row.data, p),
-                                  similar=similar[i]))
+                                  similar=similar[i], known_words=self.compiled.known_words(X.getrow(i).indices)))
         return out

@@ -143,6 +143,7 @@ class _Block:
 
     def __init__(self, plain: dict, terms: list[str]):
         offset, size = plain["offset"], plain["size"]
+        self.offset, self.size = offset, size
         self.field = plain["field"]
         self.vocab = dict(zip(terms[offset:offset + size], range(offset, offset + size)))
         self.idf = np.zeros(offset + size)
@@ -153,6 +154,8 @@ class _Block:
         if self.norm not in ("l2", "l1", None):
             raise ValueError(f"unsupported norm {self.norm!r}")
         self.analyse = _analyser(plain["analyzer"])
+        spec = plain["analyzer"]
+        self.words = isinstance(spec, dict) and spec.get("kind") == "word_ngrams"
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(sorted column indices, tf-idf values) of one text."""
@@ -206,6 +209,12 @@ class CompiledTfidf:
         # once per feature instead of once per matter.
         self.term_names = [str(n).replace("_", "") for n in terms]
         self.readable = np.array([len(n) >= 2 and _READABLE.fullmatch(n) is not None for n in self.term_names])
+        # The word block's single words (not its word pairs, "a_b"): what `known_words` counts.
+        self.word_column = np.zeros(offset, bool)
+        for block in self.blocks:
+            if block.words:
+                lo, hi = block.offset, block.offset + block.size
+                self.word_column[lo:hi] = ["_" not in str(t) for t in terms[lo:hi]]
         self.weights = np.ascontiguousarray(plain["weights"], dtype=np.float64)
         if self.weights.shape[0] != offset:
             raise ValueError("the weight matrix does not match the features")
@@ -325,8 +334,9 @@ class CompiledTfidf:
         return indptr, cols, data
 
     def predict_batch(self, items: Sequence, metas: Sequence | None = None, k: int = 0
-                      ) -> list[tuple[float, dict[str, float], list[tuple[str, float]], list[dict]]]:
-        """(P(major), attributes, terms, precedents) per item, computed for the batch at once."""
+                      ) -> list[tuple[float, dict[str, float], list[tuple[str, float]], list[dict], int]]:
+        """(P(major), attributes, terms, precedents, known words) per item, computed for the
+        batch at once."""
         n = len(items)
         if not n:
             return []
@@ -343,9 +353,10 @@ class CompiledTfidf:
         contributions = data * self.weights[cols, -1]
         similar = self._similar_batch(indptr, cols, data, k) if k else [[] for _ in range(n)]
         terms = self._terms_batch(rows, cols, contributions, probs)
+        known = np.bincount(rows[self.word_column[cols]], minlength=n).tolist()
         names = self.attribute_names
-        return [(p, dict(zip(names, a)), t, sim)
-                for p, a, t, sim in zip(probs.tolist(), attrs.tolist(), terms, similar)]
+        return [(p, dict(zip(names, a)), t, sim, kw)
+                for p, a, t, sim, kw in zip(probs.tolist(), attrs.tolist(), terms, similar, known)]
 
     def _terms_batch(self, rows: np.ndarray, cols: np.ndarray, contributions: np.ndarray, probs: np.ndarray,
                      limit: int = 8) -> list[list[tuple[str, float]]]:
@@ -439,6 +450,10 @@ class CompiledTfidf:
         attrs = 1.0 / (1.0 + np.exp(-h))
         contributions = data * self.weights[idx, -1]
         return p, dict(zip(self.attribute_names, attrs.tolist())), contributions
+
+    def known_words(self, idx: np.ndarray) -> int:
+        """How many of one row's columns are single words of the word block."""
+        return int(np.count_nonzero(self.word_column[np.asarray(idx, np.int64)]))
 
     def terms(self, idx: np.ndarray, contributions: np.ndarray, probability: float,
               limit: int = 8) -> list[tuple[str, float]]:
