@@ -125,6 +125,15 @@ def test_yunnan_excludes_foreign_affairs_the_national_profile_does_not_list(scre
     assert nat.exclusion is None or nat.exclusion["type"] != "foreign_affairs"
 
 
+def test_adjusting_who_holds_a_post_is_personnel_but_adjusting_a_public_service_is_not(rb):
+    for title in ("关于调整县人民医院院长的通知", "关于调整县防汛抗旱指挥部组成人员的通知", "县领导班子调整"):
+        res, _ = _fired(rb, title, "national")
+        assert res.exclusion is not None and res.exclusion.rule_id == "national.ex.personnel", title
+    for title in ("关于调整城区公交线路的通知", "调整县长热线受理范围", "关于调整县城区学校招生范围的通知"):
+        res, _ = _fired(rb, title, "national")
+        assert res.exclusion is None or res.exclusion.rule_id != "national.ex.personnel", title
+
+
 def test_exclusion_wins_over_large_numbers(screener):
     a = screener.screen({"title": "关于启动防汛应急响应紧急调拨抢险物资的通知", "amount_wan": 50000})
     assert a.verdict == "not_major" and a.exclusion["type"] == "emergency_response"
