@@ -134,6 +134,21 @@ def test_adjusting_who_holds_a_post_is_personnel_but_adjusting_a_public_service_
         assert res.exclusion is None or res.exclusion.rule_id != "national.ex.personnel", title
 
 
+def test_deciding_who_gets_a_benefit_is_an_individual_act_but_the_rules_for_it_are_not(rb):
+    res, _ = _fired(rb, "临江镇农村低保评审", "national")
+    assert res.exclusion is not None and res.exclusion.rule_id == "national.ex.individual_act"
+    for title in ("县低保审核审批管理办法", "县城乡低保标准调整"):
+        res, _ = _fired(rb, title, "national")
+        assert res.exclusion is None, title
+
+
+def test_a_named_response_level_is_the_response_but_a_plan_for_it_is_not(rb):
+    res, _ = _fired(rb, "关于临江镇防汛Ⅳ级应急响应的通知", "national")
+    assert res.exclusion is not None and res.exclusion.detail["type"] == "emergency_response"
+    res, _ = _fired(rb, "县防汛抗旱Ⅳ级应急响应预案", "national")
+    assert res.exclusion is None
+
+
 def test_exclusion_wins_over_large_numbers(screener):
     a = screener.screen({"title": "关于启动防汛应急响应紧急调拨抢险物资的通知", "amount_wan": 50000})
     assert a.verdict == "not_major" and a.exclusion["type"] == "emergency_response"
