@@ -7,7 +7,7 @@ from __future__ import annotations
 from .combine import Combined
 from .learned import Prediction
 from .rules import RuleResult
-from .vocab import CATEGORY_ZH, LEVEL_ZH, MEASURE_ZH
+from .vocab import CATEGORY_ZH, EXCLUSION_ZH, LEVEL_ZH, MEASURE_ZH
 
 
 def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) -> list[dict]:
@@ -22,9 +22,11 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         out.append({"kind": "exclusion", "rule_id": h.rule_id, "evidence": h.evidence, "span": list(h.span or []) or None,
                     "basis": h.basis, "source": h.source, "text": (f"取决于本地规定: {h.why}" if h.detail.get("hold") else f"排除: {h.why}")})
     for h in rules.overridden:
+        text = (f"说明中的“{h.evidence}”看似{EXCLUSION_ZH.get(h.detail['type'], '排除事项')}, 但标题所列事项属于列举, "
+                "它只是该事项的一部分, 不据此排除" if h.detail.get("description_only")
+                else f"“{h.evidence}”看似排除事项, 但被列举规则覆盖 (不是{h.detail['type']})")
         out.append({"kind": "exclusion_overridden", "rule_id": h.rule_id, "evidence": h.evidence,
-                    "span": list(h.span or []) or None, "basis": h.basis, "source": h.source,
-                    "text": f"“{h.evidence}”看似排除事项, 但被列举规则覆盖 (不是{h.detail['type']})"})
+                    "span": list(h.span or []) or None, "basis": h.basis, "source": h.source, "text": text})
     for h in rules.enumerations:
         strength = "列举" if h.detail["strength"] == "strong" else "兜底信号 (需人工判断)"
         out.append({"kind": "enumeration", "rule_id": h.rule_id, "evidence": h.evidence, "span": list(h.span or []) or None,

@@ -151,6 +151,11 @@ class Exclusion(_Patterned):
     # overrides the exclusion (jiangsu_city) or carries its own entry without `hold`.
     hold: bool = False
     hold_why: str | None = None
+    # Read only in the description of a matter whose title names a listed kind, this class
+    # describes a part of it (how a hospital is paid for, how its land is supplied), not the
+    # matter: the title's enumeration stands. Classes that say what the matter itself is
+    # (legislation, routine business) keep the default.
+    part_in_description: bool = False
 
 
 class Enumeration(_Patterned):

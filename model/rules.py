@@ -95,7 +95,8 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         if ex.admits(text, chars):
             excl_hits.append(Hit(ex.id, "exclusion", m.group(0), m.span(), ex.basis, ex.why,
                                  src(ex.source), {"type": ex.type, **({"hold": True, "hold_why": ex.hold_why}
-                                                                      if ex.hold else {})}))
+                                                                      if ex.hold else {}),
+                                                  **({"part": True} if ex.part_in_description else {})}))
 
     # 2. enumerations
     enum_hits: list[Hit] = []
@@ -111,11 +112,25 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
         for a in en.attributes:
             attrs.setdefault(a, hit)
 
+    # The title says what the matter is. Where it names a listed kind outright (a hospital's
+    # construction), an exclusion class that can be a part of such a matter (rulebook:
+    # part_in_description), read only from the description (paid from 专项债券, land supplied
+    # by 挂牌出让), describes that part, not the matter: it is reported as set aside.
+    title_end = text.find("。") if "。" in text else len(text)
+    title_listed = any(h.span and h.span[0] < title_end and h.detail["strength"] == "strong" for h in enum_hits)
+
+    overridden, kept = [], []
+    for h in excl_hits:
+        if h.detail["type"] in overrides:
+            overridden.append(h)
+        elif title_listed and h.detail.get("part") and h.span is not None and h.span[0] >= title_end:
+            h.detail["description_only"] = True
+            overridden.append(h)
+        else:
+            kept.append(h)
     # "Routine business" is the weakest reason to exclude: a named exclusion explains better.
     # A held class (a local choice) yields to any named exclusion, and routine to both.
-    surviving = sorted((h for h in excl_hits if h.detail["type"] not in overrides),
-                       key=lambda h: (h.detail["type"] == "routine", bool(h.detail.get("hold"))))
-    overridden = [h for h in excl_hits if h.detail["type"] in overrides]
+    surviving = sorted(kept, key=lambda h: (h.detail["type"] == "routine", bool(h.detail.get("hold"))))
     exclusion = surviving[0] if surviving else None
 
     # 3. thresholds, on the deciding level and (for the tier) on every level
@@ -192,7 +207,6 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     held = exclusion is not None and exclusion.detail.get("hold")
     # Only a strong listing in the title itself lifts a held matter to major: a budget's own
     # total meets every amount line, and its description names what it pays for.
-    title_end = text.find("。") if "。" in text else len(text)
     if held and any(h.span and h.span[0] < title_end for h in strong):
         verdict, strength = "major", "strong"
         overridden.append(exclusion)  # still reported, with its statutory route

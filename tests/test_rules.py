@@ -360,3 +360,19 @@ def test_wuhua_lists_only_the_spatial_master_plan_among_plans(screener):
     master = screener.screen({"title": "园区国土空间总体规划(2021-2035年)", "profile": "yunnan_wuhua"})
     assert master.verdict == "major"
     assert screener.screen({"title": "五华产业园区综合交通专项规划(2025-2035年)"}).verdict == "major"  # national
+
+
+def test_funding_read_only_in_the_description_does_not_exclude_a_project_the_title_lists(screener):
+    a = screener.screen({"title": "县第二人民医院新院区建设",
+                         "description": "总投资3.5亿元, 资金来源为专项债券和财政资金。"})
+    assert a.exclusion is None and a.category == "construction"
+    set_aside = [r for r in a.reasons if r.kind == "exclusion_overridden"]
+    assert set_aside and set_aside[0].rule_id == "national.ex.budget" and "说明中的" in set_aside[0].text
+    # in the title, the same words still exclude: the matter is the bond itself
+    assert screener.screen({"title": "县2027年专项债券项目资金安排"}).exclusion["type"] == "macro_fiscal"
+
+
+def test_a_description_that_says_what_the_matter_is_still_excludes_it(screener):
+    a = screener.screen({"title": "制定《临江市城市生活垃圾处理费收缴实施办法》",
+                         "description": "市政府拟以规章形式规范处理费收缴, 列入年度立法计划。", "level": "city"})
+    assert a.exclusion is not None and a.exclusion["type"] == "legislation"
