@@ -171,9 +171,12 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
     if rules.verdict == "not_major" and rules.strength == "strong" and not normative:
         if p >= exclusion_above:
             q = (RULE_PRIOR[("not_major", "strong")] + p) / 2
+            # Not major by an exclusion, or by a standard (or screening line) the figure is below.
+            below = rules.below_standard[0].detail.get("standard") if rules.below_standard else None
+            said = (f"排除事项 ({rules.exclusion.rule_id})" if rules.exclusion
+                    else f"数值低于 {below}, 不属于重大" if below else "不属于重大")
             return Combined("review", p, _evenness(q), "model_disagrees_with_exclusion",
-                            f"规则与模型不一致: 规则认定为排除事项 ({rules.exclusion.rule_id if rules.exclusion else '排除'}), "
-                            f"模型判断为重大的概率 {p:.2f} ≥ {exclusion_above:.2f}")
+                            f"规则与模型不一致: 规则认定为{said}, 模型判断为重大的概率 {p:.2f} ≥ {exclusion_above:.2f}")
         return Combined("not_major", min(p, 0.5), _agreeing(RULE_CONFIDENCE, (0.5 - p) * 2), "exclusion")
     if strong_major:
         if p <= major_below:

@@ -44,9 +44,16 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         kept = [e for e in spans if not any(e != o and e in o for o in spans)]  # drop one inside another
         quoted = "、".join(f"“{e}”" for e in kept)
         ids = ", ".join(dict.fromkeys(x.rule_id for x in hits))
+        if d.get("screening_line"):
+            # The project's own screening line, not a published standard: say which it is.
+            text = (f"按{LEVEL_ZH.get(d.get('line_level', ''), '本级')}筛查线 (项目默认值, 不是公布的标准): "
+                    f"{MEASURE_ZH[d['measure']]} {d['value']:g} 低于 {d['min']:g}, {quoted}只是一般建设工程信号, "
+                    f"按条例第3条第1款第4项不属于“重大”公共建设项目 ({ids})")
+        else:
+            text = (f"本地标准优先: {MEASURE_ZH[d['measure']]} {d['value']:g} 低于 "
+                    f"{d['min']:g}, {quoted}按该标准不属于重大 ({ids})")
         out.append({"kind": "below_standard", "rule_id": d["standard"], "evidence": kept[0], "basis": d["standard_basis"],
-                    "source": h.source, "text": f"本地标准优先: {MEASURE_ZH[d['measure']]} {d['value']:g} 低于 "
-                                                f"{d['min']:g}, {quoted}按该标准不属于重大 ({ids})"})
+                    "source": h.source, "text": text})
     for hits in _by_standard(getattr(rules, "pending_standard", [])):
         h, d = hits[0], hits[0].detail
         ids = ", ".join(dict.fromkeys(x.rule_id for x in hits))

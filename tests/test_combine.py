@@ -133,3 +133,14 @@ def test_a_policy_hit_on_an_ambiguous_city_measure_does_not_settle_it_the_model_
     assert combine(county, Prediction(0.05), (0.3, 0.7), text=title).verdict == "review"
     # without a model the rules' answer stands, with the issuance note
     assert combine(city, None, (0.3, 0.7), text=title).verdict == "major"
+
+
+def test_a_model_doubting_a_below_standard_answer_is_told_apart_from_an_exclusion():
+    from model.rules import Hit
+
+    hit = Hit("national.en.construction", "enumeration", "改造工程", (0, 4), "b", "w", "s",
+              {"category": "construction", "strength": "weak", "standard": "national.th.county_amount"})
+    below = RuleResult("not_major", None, [], [], [], {}, None, None, "county", "strong", below_standard=[hit])
+    c = combine(below, Prediction(0.97, known_words=5), (0.12, 0.22), (0.08, 0.88))
+    assert c.verdict == "review" and "数值低于 national.th.county_amount" in c.why_review
+    assert "排除事项" not in c.why_review

@@ -376,3 +376,28 @@ def test_a_description_that_says_what_the_matter_is_still_excludes_it(screener):
     a = screener.screen({"title": "制定《临江市城市生活垃圾处理费收缴实施办法》",
                          "description": "市政府拟以规章形式规范处理费收缴, 列入年度立法计划。", "level": "city"})
     assert a.exclusion is not None and a.exclusion["type"] == "legislation"
+
+
+def test_land_supply_in_the_description_of_a_listed_works_project_is_a_part_of_it(screener):
+    a = screener.screen({"title": "县城东片区棚户区改造项目", "level": "county",
+                         "description": "涉及居民1200户, 项目用地以国有建设用地使用权挂牌出让方式供应。"})
+    assert a.exclusion is None
+    assert any(r.kind == "exclusion_overridden" and r.rule_id == "national.ex.statutory_procedure" for r in a.reasons)
+
+
+def test_a_cost_audit_before_a_fare_change_does_not_hide_the_price_decision(rb):
+    res, ids = _fired(rb, "关于调整县城区出租汽车运价的通知。拟将起步价由6元调整为8元, 已完成成本监审。", "national")
+    assert "national.en.price" in ids
+    # auditing one operator's costs is no price decision
+    _, ids = _fired(rb, "关于开展县城区出租汽车定价成本监审的通知", "national")
+    assert "national.en.price" not in ids
+
+
+def test_a_works_project_below_the_screening_line_says_the_line_is_the_projects_default(screener):
+    a = screener.screen({"title": "城南道路改造工程, 投资500万元", "level": "county"})
+    below = next(r for r in a.reasons if r.kind == "below_standard")
+    assert "项目默认值" in below.text and "本地标准" not in below.text
+    # a published standard of the deciding body keeps its own wording
+    wuhua = screener.screen({"title": "某某道路建设项目, 政府投资1亿元", "profile": "yunnan_wuhua", "level": "county"})
+    standard = next(r for r in wuhua.reasons if r.kind == "below_standard")
+    assert standard.text.startswith("本地标准优先") and "项目默认值" not in standard.text
