@@ -13,6 +13,7 @@ from .learned import LearnedModel, load_default
 from .normalise import normalise
 from .procedures import procedures_for
 from .rulebook import ATTRIBUTES, RulebookSet, default_rulebooks
+from .rules import evaluate
 from .vocab import unknown_profile
 
 _UNIT_LEVEL = [
@@ -97,8 +98,6 @@ class Screener:
 
     def _answer(self, m: MatterIn, text: str, profile, level: str, extraction, pred, level_known: bool,
                 schedules: dict | None = None) -> Answer:
-        from .rules import evaluate
-
         supplied = {"amount_wan": m.amount_wan, "people": m.people, "area_mu": m.area_mu,
                     "length_km": m.length_km, "duration_years": m.duration_years}
         rules = evaluate(text, extraction, profile, level, supplied)
