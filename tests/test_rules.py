@@ -401,3 +401,15 @@ def test_a_works_project_below_the_screening_line_says_the_line_is_the_projects_
     wuhua = screener.screen({"title": "某某道路建设项目, 政府投资1亿元", "profile": "yunnan_wuhua", "level": "county"})
     standard = next(r for r in wuhua.reasons if r.kind == "below_standard")
     assert standard.text.startswith("本地标准优先") and "项目默认值" not in standard.text
+
+
+def test_a_standard_named_in_the_description_does_not_turn_one_act_into_policy(screener):
+    """'按既定标准' in a description is the standard one act applies; a standard in the title is policy."""
+    one = screener.screen({"title": "道路拓宽涉及5户房屋征收补偿协议签订",
+                           "description": "支路拓宽需征收沿街5户房屋, 按既定标准逐户签订补偿协议。"})
+    assert one.exclusion is not None and one.exclusion["type"] == "individual_act"
+    batch = screener.screen({"title": "2027年第一批次城镇建设用地征收补偿安置方案公告",
+                             "description": "公告本批次建设用地的补偿标准和安置方式, 公告期30日。"})
+    assert batch.exclusion is not None and batch.exclusion["type"] == "statutory_procedure"
+    policy = screener.screen({"title": "县征地补偿安置标准调整方案"})
+    assert policy.exclusion is None and policy.verdict == "major"
