@@ -2,7 +2,9 @@
 
 A profile is one deciding body's standard (the national 条例, a province, a city, a town).
 It may extend a parent: entries are merged by id (a child entry with the same id replaces
-the parent's), `remove` drops parent entries, and `settings` are merged key by key.
+the parent's; with `inherit_patterns: true` it keeps the parent's patterns and gives only its
+own basis, source or strength), `remove` drops parent entries, and `settings` are merged key by
+key.
 Every entry names a source, so every answer can say where its reason comes from.
 """
 from __future__ import annotations
@@ -103,10 +105,22 @@ class _Entry(BaseModel):
 
 
 class _Patterned(_Entry):
-    patterns: list[str] = Field(min_length=1)
+    patterns: list[str] = Field(default_factory=list)
     # All of these must also match somewhere (an AND with the patterns above).
     requires_any: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
+    # A profile that re-states a parent's entry only to give its own basis, source or strength
+    # takes the parent's patterns, requirements and `unless` (its own `unless` are added), so a
+    # pattern fixed in the parent is fixed here too. Resolved in `RulebookSet.get`.
+    inherit_patterns: bool = False
+
+    @model_validator(mode="after")
+    def _has_patterns(self):
+        if not self.patterns and not self.inherit_patterns:
+            raise ValueError("patterns: at least one pattern, or inherit_patterns: true")
+        if self.patterns and self.inherit_patterns:
+            raise ValueError("inherit_patterns: true takes the parent's patterns; give none of its own")
+        return self
 
     @field_validator("patterns", "requires_any", "unless")
     @classmethod
@@ -418,6 +432,14 @@ def load_file(path: Path) -> Profile:
 def _merge(parent: list, child: list, removed: set[str]) -> list:
     by_id = {e.id: e for e in parent if e.id not in removed}
     for e in child:
+        if getattr(e, "inherit_patterns", False):
+            base = by_id.get(e.id)
+            if base is None:
+                raise RulebookError(f"entry {e.id}: inherit_patterns, but no parent profile has an entry {e.id}")
+            data = e.model_dump()
+            data.update(patterns=list(base.patterns), requires_any=list(base.requires_any) or list(e.requires_any),
+                        unless=[*base.unless, *e.unless], inherit_patterns=False)
+            e = type(e).model_validate(data)
         by_id[e.id] = e
     return list(by_id.values())
 

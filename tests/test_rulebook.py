@@ -85,6 +85,38 @@ def test_unknown_parent_and_loops_are_errors(tmp_path):
         RulebookSet(d2)
 
 
+def test_an_override_that_inherits_patterns_follows_the_parents_patterns_with_its_own_basis():
+    rb = RulebookSet()
+    nat, yun = rb.get("national"), rb.get("yunnan")
+    for eid in ("national.ex.personnel", "national.ex.internal_management"):
+        n = next(e for e in nat.exclusions if e.id == eid)
+        y = next(e for e in yun.exclusions if e.id == eid)
+        assert y.patterns == n.patterns and y.unless == n.unless
+        assert y.source == "yunnan_rule" and y.basis != n.basis
+    # a pattern added nationally reaches the province that re-states the entry
+    assert next(e for e in yun.exclusions if e.id == "national.ex.personnel").match("关于调整县人民医院院长的通知")
+    wuhua_plan = next(e for e in rb.get("yunnan_wuhua").enumerations if e.id == "national.en.plan")
+    assert wuhua_plan.strength == "weak"
+    assert wuhua_plan.patterns == next(e for e in nat.enumerations if e.id == "national.en.plan").patterns
+
+
+def test_inherit_patterns_needs_a_parent_entry_and_no_patterns_of_its_own(tmp_path):
+    d = _copy(tmp_path)
+    p = d / "yunnan.yaml"
+    text = p.read_text(encoding="utf-8")
+    p.write_text(text.replace("  - id: national.ex.personnel\n", "  - id: yunnan.ex.personnel\n", 1), encoding="utf-8")
+    with pytest.raises(RulebookError, match="no parent profile has an entry yunnan.ex.personnel"):
+        RulebookSet(d)
+    p.write_text(text.replace("    inherit_patterns: true", "    inherit_patterns: true\n    patterns: ['任免']", 1),
+                 encoding="utf-8")
+    with pytest.raises(RulebookError, match="give none of its own"):
+        RulebookSet(d)
+    p.write_text(text.replace("    inherit_patterns: true  # the national patterns, with this profile's basis\n", "", 1),
+                 encoding="utf-8")
+    with pytest.raises(RulebookError, match="at least one pattern"):
+        RulebookSet(d)
+
+
 def test_invalid_yaml_names_the_file(tmp_path):
     d = _copy(tmp_path)
     (d / "broken.yaml").write_text("profile: [unclosed\n", encoding="utf-8")
