@@ -189,7 +189,8 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
     # Rules weak or silent: the model decides, with its review band; a settled normative
     # document is in scope, so the model may lift it to major but not dismiss it alone.
     known = pred.known_words
-    if rules.strength == "none" and not normative and not open_rule and known is not None and known < MIN_KNOWN_WORDS:
+    too_little = known is not None and known < MIN_KNOWN_WORDS
+    if rules.strength == "none" and not normative and not open_rule and too_little:
         return Combined("review", p, _evenness(0.5), "too_little_text",
                         f"没有命中任何规则, 且文本中只有 {known} 个词是学习模型认识的, 模型概率 {p:.2f} 接近其基础比例, "
                         "不能作为判断依据; 请补充事项的完整名称、主要内容、投资金额或影响范围后再筛查")

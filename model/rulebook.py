@@ -435,9 +435,11 @@ def _merge(parent: list, child: list, removed: set[str]) -> list:
         if getattr(e, "inherit_patterns", False):
             base = by_id.get(e.id)
             if base is None:
-                raise RulebookError(f"entry {e.id}: inherit_patterns, but no parent profile has an entry {e.id}")
+                raise RulebookError(f"entry {e.id}: inherit_patterns, but no parent profile has an "
+                                    f"entry {e.id}")
             data = e.model_dump()
-            data.update(patterns=list(base.patterns), requires_any=list(base.requires_any) or list(e.requires_any),
+            data.update(patterns=list(base.patterns),
+                        requires_any=list(base.requires_any) or list(e.requires_any),
                         unless=[*base.unless, *e.unless], inherit_patterns=False)
             e = type(e).model_validate(data)
         by_id[e.id] = e

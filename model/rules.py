@@ -113,9 +113,10 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
             attrs.setdefault(a, hit)
 
     # The title says what the matter is. Where it names a listed kind (a hospital's
-    # construction, a water-supply works of any size), an exclusion class that can be a part of such a matter (rulebook:
-    # part_in_description), read only from the description (paid from 专项债券, land supplied
-    # by 挂牌出让), describes that part, not the matter: it is reported as set aside.
+    # construction, a water-supply works of any size), an exclusion class that can be a part
+    # of such a matter (rulebook: part_in_description), read only from the description (paid
+    # from 专项债券, land supplied by 挂牌出让), describes that part, not the matter: it is
+    # reported as set aside.
     title_end = text.find("。") if "。" in text else len(text)
     title_listed = any(h.span and h.span[0] < title_end for h in enum_hits)
 
@@ -198,7 +199,8 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
             th = min(lines, key=lambda t: t.min)
             for h in counted:
                 h.detail.update(standard=th.id, standard_basis=th.basis, min=th.min, measure=th.measure,
-                                value=round(amount, 4), screening_line=th.project_default, line_level=th.level)
+                                value=round(amount, 4), screening_line=th.project_default,
+                                line_level=th.level)
                 below.append(h)
             counted = []
     binding = [h for h in th_hits if not h.detail["project_default"]]

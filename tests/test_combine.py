@@ -41,7 +41,8 @@ def test_with_no_rule_and_too_few_known_words_the_models_base_rate_does_not_deci
 
 def test_a_rule_hit_decides_even_when_the_model_knows_no_word_of_the_text():
     assert combine(_rules("major", "strong"), Prediction(0.3, known_words=0), (0.12, 0.22)).verdict == "major"
-    assert combine(_rules("not_major", "strong"), Prediction(0.3, known_words=0), (0.12, 0.22)).verdict == "not_major"
+    excluded = combine(_rules("not_major", "strong"), Prediction(0.3, known_words=0), (0.12, 0.22))
+    assert excluded.verdict == "not_major"
     weak = combine(_rules("review", "weak"), Prediction(0.9, known_words=0), (0.12, 0.22))
     assert weak.verdict == "major" and weak.note == "model"
 
@@ -140,7 +141,8 @@ def test_a_model_doubting_a_below_standard_answer_is_told_apart_from_an_exclusio
 
     hit = Hit("national.en.construction", "enumeration", "改造工程", (0, 4), "b", "w", "s",
               {"category": "construction", "strength": "weak", "standard": "national.th.county_amount"})
-    below = RuleResult("not_major", None, [], [], [], {}, None, None, "county", "strong", below_standard=[hit])
+    below = RuleResult("not_major", None, [], [], [], {}, None, None, "county", "strong",
+                       below_standard=[hit])
     c = combine(below, Prediction(0.97, known_words=5), (0.12, 0.22), (0.08, 0.88))
     assert c.verdict == "review" and "数值低于 national.th.county_amount" in c.why_review
     assert "排除事项" not in c.why_review

@@ -104,15 +104,16 @@ def test_inherit_patterns_needs_a_parent_entry_and_no_patterns_of_its_own(tmp_pa
     d = _copy(tmp_path)
     p = d / "yunnan.yaml"
     text = p.read_text(encoding="utf-8")
-    p.write_text(text.replace("  - id: national.ex.personnel\n", "  - id: yunnan.ex.personnel\n", 1), encoding="utf-8")
+    p.write_text(text.replace("  - id: national.ex.personnel\n", "  - id: yunnan.ex.personnel\n", 1),
+                 encoding="utf-8")
     with pytest.raises(RulebookError, match="no parent profile has an entry yunnan.ex.personnel"):
         RulebookSet(d)
-    p.write_text(text.replace("    inherit_patterns: true", "    inherit_patterns: true\n    patterns: ['任免']", 1),
-                 encoding="utf-8")
+    p.write_text(text.replace("    inherit_patterns: true",
+                              "    inherit_patterns: true\n    patterns: ['任免']", 1), encoding="utf-8")
     with pytest.raises(RulebookError, match="give none of its own"):
         RulebookSet(d)
-    p.write_text(text.replace("    inherit_patterns: true  # the national patterns, with this profile's basis\n", "", 1),
-                 encoding="utf-8")
+    own = "    inherit_patterns: true  # the national patterns, with this profile's basis\n"
+    p.write_text(text.replace(own, "", 1), encoding="utf-8")
     with pytest.raises(RulebookError, match="at least one pattern"):
         RulebookSet(d)
 

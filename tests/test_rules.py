@@ -382,7 +382,8 @@ def test_land_supply_in_the_description_of_a_listed_works_project_is_a_part_of_i
     a = screener.screen({"title": "县城东片区棚户区改造项目", "level": "county",
                          "description": "涉及居民1200户, 项目用地以国有建设用地使用权挂牌出让方式供应。"})
     assert a.exclusion is None
-    assert any(r.kind == "exclusion_overridden" and r.rule_id == "national.ex.statutory_procedure" for r in a.reasons)
+    assert any(r.kind == "exclusion_overridden" and r.rule_id == "national.ex.statutory_procedure"
+               for r in a.reasons)
 
 
 def test_a_cost_audit_before_a_fare_change_does_not_hide_the_price_decision(rb):

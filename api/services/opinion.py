@@ -56,7 +56,8 @@ def opinion_data(ctx, key: KeyInfo, screening_id: str) -> dict:
     if attrs:
         result.append(("事项特征", "、".join(attrs)))
     reasons = [{"text": _zh(r.get("text")), "basis": r.get("basis") or ""} for r in ans.get("reasons") or []
-               if r.get("kind") in RULE_KINDS or r.get("kind") in ("disagreement", "review_band", "too_little_text", "no_rule")]
+               if r.get("kind") in RULE_KINDS
+               or r.get("kind") in ("disagreement", "review_band", "too_little_text", "no_rule")]
     procedures = []
     for p in ans.get("procedures") or []:
         if not p.get("required"):

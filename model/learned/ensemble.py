@@ -46,7 +46,8 @@ class EnsembleModel:
             for k, v in pb.attributes.items():
                 attrs[k] = (attrs[k] + v) / 2 if k in attrs else v
             out.append(Prediction(probability=(1 - self.weight) * pa.probability + self.weight * pb.probability,
-                                  attributes=attrs, terms=pa.terms, similar=pa.similar, known_words=pa.known_words))
+                                  attributes=attrs, terms=pa.terms, similar=pa.similar,
+                                  known_words=pa.known_words))
         return out
 
     def describe(self) -> dict:

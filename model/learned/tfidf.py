@@ -139,5 +139,6 @@ class TfidfModel:
             row = contrib.getrow(i)
             out.append(Prediction(probability=float(p), attributes={k: float(v[i]) for k, v in attrs.items()},
                                   terms=self.compiled.terms(row.indices, row.data, p),
-                                  similar=similar[i], known_words=self.compiled.known_words(X.getrow(i).indices)))
+                                  similar=similar[i],
+                                  known_words=self.compiled.known_words(X.getrow(i).indices)))
         return out
