@@ -72,11 +72,10 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
         # Which facts decide 规章 versus 规范性文件, and whether the level settled it.
         out.append({"kind": "issuance", "text": combined.issuance.text})
     if combined.note == "possible_rule" and combined.verdict != "review":
-        # The policy listing read from the title's form did not decide; say so beside it.
-        then = ("如拟以政府令发布为规章, 则属于政府立法, 不适用本程序" if combined.verdict == "major"
-                else "如拟以规范性文件印发且影响面大, 则属于决策范围, 应改判")
-        out.append({"kind": "issuance", "text": f"上列列举只凭标题的文件形式, 不能单独定性; 由学习模型结合层级和承办单位判断 "
-                                                f"(判断为重大的概率 {combined.probability:.2f}); {then}"})
+        # Only a not-major answer gets here (combine never calls such a title major): the model
+        # cleared it; say what would change that beside any listing read from the title's form.
+        out.append({"kind": "issuance", "text": f"上列列举只凭标题的文件形式, 不能单独定性; 学习模型判断为重大的概率仅 "
+                                                f"{combined.probability:.2f}; 如拟以规范性文件印发且影响面大, 则属于决策范围, 应改判"})
     if combined.verdict == "review":
         kind = ("disagreement" if combined.note.startswith("model_disagrees")
                 else "too_little_text" if combined.note == "too_little_text" else "review_band")

@@ -119,7 +119,7 @@ def test_where_the_model_decides_confidence_is_the_chance_the_verdict_is_right()
     assert sure_not.verdict == "not_major" and sure_not.confidence == 0.98
 
 
-def test_a_policy_hit_on_an_ambiguous_city_measure_does_not_settle_it_the_model_and_band_do():
+def test_an_ambiguous_city_measure_is_cleared_by_a_low_probability_but_never_called_major():
     from dataclasses import replace
 
     title = "某某市残疾人权益保障办法"
@@ -127,13 +127,20 @@ def test_a_policy_hit_on_an_ambiguous_city_measure_does_not_settle_it_the_model_
     # the same strong policy hit that would stand for a county is only evidence for a city,
     # which may issue the measure as a 规章 (excluded) or a normative document
     assert combine(city, Prediction(0.05), (0.3, 0.7), text=title).verdict == "not_major"
-    assert combine(city, Prediction(0.9), (0.3, 0.7), text=title).verdict == "major"
     middle = combine(city, Prediction(0.5), (0.3, 0.7), text=title)
     assert middle.verdict == "review" and "政府令" in middle.why_review
+    # however high the model's probability: it cannot tell a 规章 draft from a normative document
+    high = combine(city, Prediction(0.9), (0.3, 0.7), text=title)
+    assert high.verdict == "review" and "0.90" in high.why_review and "不能区分" in high.why_review
+    silent_city = replace(_rules("not_major", "none"), level="city")
+    assert combine(silent_city, Prediction(0.9), (0.3, 0.7), text=title).verdict == "review"
     county = replace(_rules("major", "strong"), level="county")
     assert combine(county, Prediction(0.05), (0.3, 0.7), text=title).verdict == "review"
-    # without a model the rules' answer stands, with the issuance note
-    assert combine(city, None, (0.3, 0.7), text=title).verdict == "major"
+    assert combine(county, Prediction(0.9), (0.3, 0.7), text=title).verdict == "major"
+    # without a model the rules' policy hit does not settle it either
+    no_model = combine(city, None, (0.3, 0.7), text=title)
+    assert no_model.verdict == "review" and "政府令" in no_model.why_review
+    assert combine(county, None, (0.3, 0.7), text=title).verdict == "major"
 
 
 def test_a_model_doubting_a_below_standard_answer_is_told_apart_from_an_exclusion():
