@@ -12,6 +12,9 @@ MAJOR = ["{p}居民生活用水价格调整方案", "{p}国土空间总体规划
 MINOR = ["关于召开{p}安全生产工作会议的通知", "关于表彰{p}先进集体的决定", "{p}机关公务用车管理办法", "关于任免{p}干部职务的通知",
          "{p}2024年工作总结", "关于转发{p}有关文件的通知", "{p}办公用品采购", "关于启动{p}防汛应急响应的通知"]
 REAL_DEV_FIXTURE = __import__("pathlib").Path(__file__).resolve().parent / "data" / "real_dev_fixture.jsonl"
+# The level follows the place: a city's "…办法" may be a 规章, which the screener sends to review
+# whatever the band, so in an all-city toy corpus those 2 of 16 titles alone would exceed the review budget.
+LEVEL_OF = {"市": "city", "县": "county", "区": "county", "镇": "town"}
 PLACES = ["甲市", "乙县", "丙区", "丁镇", "戊市", "己县", "庚区", "辛镇", "壬市", "癸县", "子区", "丑市"]
 
 
@@ -22,7 +25,7 @@ def _write_corpus(d):
         for tmpl, label in [(t, "major") for t in MAJOR] + [(t, "not_major") for t in MINOR]:
             n += 1
             rec = {"id": f"toy-{n:04d}", "title": tmpl.format(p=p), "label": label, "source_type": "document",
-                   "issuer": f"{p}人民政府", "level": "city", "province": "测试", "year": 2024,
+                   "issuer": f"{p}人民政府", "level": LEVEL_OF[p[-1]], "province": "测试", "year": 2024,
                    "source_url": f"http://example.invalid/{n}", "attributes": {a: (label == "major" and a == "public_interest") for a in ATTRS},
                    "hard_case": False, "exclusion": None if label == "major" else "routine",
                    "reason": None if label == "major" else "日常事务"}
