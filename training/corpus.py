@@ -2,7 +2,7 @@
 
 `load_corpus()` reads every `corpora/items/*.jsonl`, validates each line against the schema
 of corpora/SCHEMA.md and checks the corpus as a whole (unique ids, no duplicate titles, no
-catalogue of a reserved issuer). Problems are reported with file and line."""
+catalogue of a reserved issuer, nothing that the real validation data holds). Problems are reported with file and line."""
 from __future__ import annotations
 
 import json
@@ -136,6 +136,42 @@ def _title_key(title: str) -> str:
     return re.sub(r"[\s\"'“”《》()\-,.;:、。]", "", normalise(title))
 
 
+def _matter_key(title: str) -> str:
+    """The title key without a leading drafting verb: "制定《X办法》" is the matter "X办法"."""
+    return re.sub(r"^(制定|编制|修订|修改|出台|起草)", "", _title_key(title))
+
+
+def _issuer_key(issuer: str | None) -> str:
+    """One spelling per body: real_dev writes "临沂市人大常委会(2023年立法计划)" where the corpus
+    has "临沂市人民代表大会常务委员会"."""
+    s = re.sub(r"[(（][^)）]*[)）]", "", normalise(issuer or ""))
+    return s.replace("人民代表大会常务委员会", "人大常委会").replace("人民政府", "政府").strip()
+
+
+def real_dev_overlap(records: list[Record]) -> list[tuple[Record, str]]:
+    """Corpus records that real_dev (../shared/eval/, validation only) holds, in any of three ways:
+    the same matter (title, a drafting verb aside), the same source page (a sibling item of the
+    same list), or a catalogue item of one of its issuers (eval/README.md keeps them out). Empty
+    when the file is absent: the check needs it, the product does not."""
+    from .realdev import load_real_dev
+
+    dev = load_real_dev()
+    if not dev:
+        return []
+    titles = {_matter_key(d.title): d.id for d in dev}
+    urls = {d.source_url: d.id for d in dev if d.source_url}
+    issuers = {_issuer_key(d.issuer) for d in dev if d.issuer} - {""}
+    out = []
+    for r in records:
+        if _matter_key(r.title) in titles:
+            out.append((r, f"real_dev holds this matter ({titles[_matter_key(r.title)]})"))
+        elif r.source_url and r.source_url in urls:
+            out.append((r, f"same source page as real_dev item {urls[r.source_url]}"))
+        elif r.source_type == "catalogue" and _issuer_key(r.issuer) in issuers:
+            out.append((r, f"catalogue item of a real_dev issuer ({r.issuer})"))
+    return out
+
+
 def load_corpus(directory: Path = CORPUS_DIR, strict: bool = True,
                 extra_files: list[Path] | None = None) -> tuple[list[Record], list[CorpusProblem]]:
     records: list[Record] = []
@@ -175,6 +211,8 @@ def load_corpus(directory: Path = CORPUS_DIR, strict: bool = True,
             seen_ids[rec.id] = f"{path.name}:{n}"
             seen_titles[key] = rec.id
             records.append(rec)
+    for rec, why in real_dev_overlap(records):
+        problems.append(CorpusProblem(rec.id, 0, f"{why}: validation data never enters the corpus"))
     known = {r.id: r for r in records}
     for rec in records:
         if rec.derived_from is None:
