@@ -122,7 +122,11 @@ def test_what_real_dev_holds_is_refused_as_the_same_matter_page_or_catalogue_iss
     rows = [{"id": "dv-1", "title": "丁市网约车管理办法", "label": "not_major", "source_type": "document",
              "issuer": "丁市人大常委会(2030年立法计划)", "level": "city", "source_url": "http://example.invalid/plan"},
             {"id": "dv-2", "title": "戊县2030年民生实事", "label": "major", "source_type": "catalogue",
-             "issuer": "戊县人民政府", "level": "county", "source_url": "http://example.invalid/list"}]
+             "issuer": "戊县人民政府", "level": "county", "source_url": "http://example.invalid/list"},
+            # read at a copying site that serves the government page under the same path
+            {"id": "dv-3", "title": "丁市电梯安全条例", "label": "not_major", "source_type": "document",
+             "issuer": "丁市人民政府", "level": "city",
+             "source_url": "http://copy.example/art/2030/2/6/art_1_2.html"}]
     dev.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     monkeypatch.setenv("DECISION_SCREEN_REAL_DEV", str(dev))
     d = tmp_path / "items"
@@ -133,12 +137,18 @@ def test_what_real_dev_holds_is_refused_as_the_same_matter_page_or_catalogue_iss
              _rec(id="x-0002", title="丁市停车条例", source_type="document", issuer="丁市人大常委会",
                   **{**real, "source_url": "http://example.invalid/plan"}),
              _rec(id="x-0003", title="戊县2031年民生实事", source_type="catalogue", issuer="戊县人民政府", **real),
-             # another document of a real_dev issuer, from another page, stays
-             _rec(id="x-0004", title="戊县城区供水工程", source_type="document", issuer="戊县人民政府", **real)]
-    (d / "x.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items), encoding="utf-8")
+             _rec(id="x-0005", title="丁市养犬管理规定", source_type="document", issuer="丁市人民政府",
+                  **{**real, "source_url": "http://www.ding.gov.cn/art/2030/2/6/art_1_2.html"}),
+             # another document of a real_dev issuer, from another page, stays; so does a short path
+             _rec(id="x-0004", title="戊县城区供水工程", source_type="document", issuer="戊县人民政府", **real),
+             _rec(id="x-0006", title="戊县城区排水工程", source_type="document", issuer="戊县人民政府",
+                  **{**real, "source_url": "http://www.wu.gov.cn/list"})]
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items)
+    (d / "x.jsonl").write_text(lines, encoding="utf-8")
     records, problems = load_corpus(d, strict=False)
     named = {p.file: p.message for p in problems}
-    assert set(named) == {"x-0001", "x-0002", "x-0003"}
+    assert set(named) == {"x-0001", "x-0002", "x-0003", "x-0005"}
     assert "dv-1" in named["x-0001"] and "dv-1" in named["x-0002"] and "real_dev issuer" in named["x-0003"]
+    assert "dv-3" in named["x-0005"]
     with pytest.raises(ValueError, match="validation data never enters the corpus"):
         load_corpus(d)

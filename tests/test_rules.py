@@ -418,7 +418,8 @@ def test_a_standard_named_in_the_description_does_not_turn_one_act_into_policy(s
 
 def test_a_committees_general_election_is_self_government_but_other_elections_are_not_read_as_one(rb):
     res, ids = _fired(rb, "青石镇第十二届村民委员会换届选举工作方案", "national", "town")
-    assert "national.ex.self_government_election" in ids and res.exclusion.detail["type"] == "statutory_procedure"
+    assert "national.ex.self_government_election" in ids
+    assert res.exclusion.detail["type"] == "statutory_procedure"
     assert "宪法第111条第1款" in res.exclusion.basis
     # a people's congress election, or rules for how committees are elected, are other matters
     for text in ("县第十八届人民代表大会换届选举工作方案", "村民委员会选举办法"):

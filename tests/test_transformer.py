@@ -168,7 +168,8 @@ def test_trained_transformer_loads_with_card_check_and_answers_through_the_scree
     card = trained.card
     assert card["backend"] == "transformer" and card["version"].startswith("transformer-")
     assert set(card["files"]) == {"adapter.safetensors", "precedents.safetensors", "precedents.json"}
-    assert card["base"]["kind"] == "path" and card["review_band"][0] < card["review_band"][1]
+    # the threshold rule may choose a band of one point (no middle), never an inverted one
+    assert card["base"]["kind"] == "path" and card["review_band"][0] <= card["review_band"][1]
     assert set(card["seeds"]["test_summary"]) == {"1", "2"} and "combined.accuracy" in card["seeds"]["spread"]
     model = load_default(trained.art, backend="transformer")
     assert isinstance(model, TransformerModel) and model.version == card["version"]

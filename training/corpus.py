@@ -2,7 +2,8 @@
 
 `load_corpus()` reads every `corpora/items/*.jsonl`, validates each line against the schema
 of corpora/SCHEMA.md and checks the corpus as a whole (unique ids, no duplicate titles, no
-catalogue of a reserved issuer, nothing that the real validation data holds). Problems are reported with file and line."""
+catalogue of a reserved issuer, nothing that the real validation data holds). Problems are
+reported with file and line."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -148,6 +150,15 @@ def _issuer_key(issuer: str | None) -> str:
     return s.replace("人民代表大会常务委员会", "人大常委会").replace("人民政府", "政府").strip()
 
 
+def _page_key(url: str) -> str:
+    """A page's identity across its copies: copying sites serve a government page under the same
+    path (corpora/PROVENANCE_2026-12.md), so a specific path names the page whatever the host; a
+    short path (/index.html) does not."""
+    u = urlsplit(url.strip())
+    tail = u.path.rstrip("/") + ("?" + u.query if u.query else "")
+    return tail if len(tail) >= 16 else (u.hostname or "") + tail
+
+
 def real_dev_overlap(records: list[Record]) -> list[tuple[Record, str]]:
     """Corpus records that real_dev (../shared/eval/, validation only) holds, in any of three ways:
     the same matter (title, a drafting verb aside), the same source page (a sibling item of the
@@ -159,14 +170,14 @@ def real_dev_overlap(records: list[Record]) -> list[tuple[Record, str]]:
     if not dev:
         return []
     titles = {_matter_key(d.title): d.id for d in dev}
-    urls = {d.source_url: d.id for d in dev if d.source_url}
+    urls = {_page_key(d.source_url): d.id for d in dev if d.source_url}
     issuers = {_issuer_key(d.issuer) for d in dev if d.issuer} - {""}
     out = []
     for r in records:
         if _matter_key(r.title) in titles:
             out.append((r, f"real_dev holds this matter ({titles[_matter_key(r.title)]})"))
-        elif r.source_url and r.source_url in urls:
-            out.append((r, f"same source page as real_dev item {urls[r.source_url]}"))
+        elif r.source_url and _page_key(r.source_url) in urls:
+            out.append((r, f"same source page as real_dev item {urls[_page_key(r.source_url)]}"))
         elif r.source_type == "catalogue" and _issuer_key(r.issuer) in issuers:
             out.append((r, f"catalogue item of a real_dev issuer ({r.issuer})"))
     return out
