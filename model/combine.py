@@ -99,6 +99,7 @@ class Combined:
     issuance: Issuance | None = None
     category: str | None = None  # where the combination, not a rule, names the category
     exclusion_fell: bool = False  # a legislation exclusion that the issuer's level rules out
+    major_at: float | None = None  # where the model alone decided: the P at which it says major
 
 
 def _legislation_falls(rules: RuleResult, iss: Issuance | None) -> bool:
@@ -211,7 +212,7 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
         # low P (the band sits low because a missed major costs more than a false alarm); its
         # confidence then says so instead of reading as certain.
         return Combined(verdict, p, round(p if verdict == "major" else 1 - p, 3),
-                        "possible_rule" if open_rule else "model")
+                        "possible_rule" if open_rule else "model", major_at=hi)
     if normative and p < lo:
         return Combined("review", p, _evenness((0.5 + p) / 2), "normative_document",
                         f"发文机关无规章制定权, 是规范性文件 (属于决策范围); 模型判断为重大的概率 {p:.2f}, "

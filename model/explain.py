@@ -68,6 +68,13 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     else:
         terms = ", ".join(f"{t}" for t, _ in pred.terms[:6]) or "无"
         out.append({"kind": "model", "text": f"学习模型判断为重大的概率 {pred.probability:.2f}; 影响最大的词语: {terms}"})
+    if combined.note == "model" and combined.verdict == "major" and combined.major_at is not None \
+            and combined.probability < 0.5:
+        # A major answer on a low P reads as a contradiction unless it says why the line sits low.
+        out.append({"kind": "model", "text": f"没有规则作出结论, 由学习模型决定: 概率 {combined.probability:.2f} 达到重大阈值 "
+                                              f"{combined.major_at:.2f}。阈值为少漏报重大决策而定得较低 (选法见模型卡), "
+                                              "所以这是“列入目录前须核实”的提示, 不是确定结论: 请核对事项的投资规模、影响范围和"
+                                              "本地目录标准"})
     if combined.issuance is not None:
         # Which facts decide 规章 versus 规范性文件, and whether the level settled it.
         out.append({"kind": "issuance", "text": combined.issuance.text})

@@ -119,6 +119,20 @@ def test_where_the_model_decides_confidence_is_the_chance_the_verdict_is_right()
     assert sure_not.verdict == "not_major" and sure_not.confidence == 0.98
 
 
+def test_a_major_answer_on_a_low_probability_says_why_the_line_is_low_and_what_to_check():
+    from model.explain import reasons_for
+
+    silent = _rules("not_major", "none")
+    low = combine(silent, Prediction(0.15), (0.12, 0.12))
+    said = [r["text"] for r in reasons_for(silent, low, Prediction(0.15))]
+    assert any("0.15" in t and "0.12" in t and "核实" in t for t in said)
+    # a confident model answer, or a rule's answer, needs no such note
+    for rules, p in ((silent, 0.8), (_rules("major", "strong"), 0.3)):
+        c = combine(rules, Prediction(p), (0.12, 0.12))
+        assert c.verdict == "major"
+        assert not any("阈值为少漏报" in r["text"] for r in reasons_for(rules, c, Prediction(p)))
+
+
 def test_an_ambiguous_city_measure_is_cleared_by_a_low_probability_but_never_called_major():
     from dataclasses import replace
 
