@@ -71,7 +71,8 @@ def issuance(text: str, level: str, level_known: bool) -> Issuance | None:
         return Issuance("undetermined", f"{head}; 决定因素是制定机关: 由省级或设区的市政府以政府令发布的是规章, "
                                         "由县级、乡镇政府或政府部门制定的是规范性文件。请补充层级或承办单位。")
     if RULE_MAKING_POWER.get(level, False):
-        return Issuance("possible_rule", f"{head}; {LEVEL_ZH[level]}有规章制定权: 列入立法计划、以政府令发布的是规章, "
+        return Issuance("possible_rule", f"{head}; {LEVEL_ZH[level]}有规章制定权: 列入年度规章制定工作计划、"
+                                         "经常务会议或全体会议决定后以政府令公布的是规章 (规章制定程序条例第12条、立法法第95条、第96条), "
                                          "以通知印发的规范性文件属于决策范围, 请核实拟采用的形式。")
     return Issuance("normative", f"{head}; {LEVEL_ZH.get(level, level)}没有规章制定权 (立法法第93条), "
                                  "所以是规范性文件: 不属于被排除的政府立法, 按全国标准属于决策范围, 影响面大的应履行决策程序。")
