@@ -86,7 +86,7 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     if combined.verdict == "review":
         kind = ("disagreement" if combined.note.startswith("model_disagrees")
                 else "too_little_text" if combined.note == "too_little_text" else "review_band")
-        why = combined.why_review or "证据不足以自动判断"
+        why = (combined.why_review or "证据不足以自动判断").rstrip("。")
         out.append({"kind": kind, "text": f"{why}; 列入人工复核 (复核置信度 {combined.confidence:.2f})"})
     return out
 

@@ -13,6 +13,7 @@ import datetime as dt
 
 from .contract import Deadline, Procedure
 from .rulebook import Exclusion, ProcedureRule, ResolvedProfile
+from .vocab import ATTRIBUTE_ZH, CATEGORY_ZH
 from .workdays import (
     add_months,
     add_workdays,
@@ -26,6 +27,12 @@ from .workdays import (
 NPC_STEP = "人大报告"
 ESTIMATED_WARNING = ("期限所用的节假日为推算 (estimated), 官方放假安排公布后以其为准 / "
                      "deadlines use an estimated holiday calendar")
+
+
+def _with(why: str, note: str) -> str:
+    """`note` inside the sentence it qualifies, before its closing 。 ("…论证。 (依据…)" read as a
+    stray aside after the full stop)."""
+    return f"{why[:-1]}{note}。" if why.endswith("。") else f"{why}{note}"
 
 
 def _evaluate(rule: ProcedureRule, text: str, category: str | None, attributes: frozenset[str],
@@ -49,7 +56,7 @@ def _decide(rule: ProcedureRule, text: str, category: str | None, attributes: fr
         m = case.matches(text, category, attributes, chars)
         if not m:
             continue
-        why = case.why + (f" (文中“{m.group(0)}”)" if m is not True else "")
+        why = _with(case.why, f" (文中“{m.group(0)}”)") if m is not True else case.why
         if case.price_catalogue:
             return _price_catalogue(case, text, why, profile)
         return case.status, why, case.basis
@@ -57,12 +64,13 @@ def _decide(rule: ProcedureRule, text: str, category: str | None, attributes: fr
         return "required", rule.why, rule.basis
     if set(rule.attributes) & attributes:
         hit = sorted(set(rule.attributes) & attributes)
-        return "required", f"{rule.why} (依据属性: {', '.join(hit)})", rule.basis
+        # Labels, not codes: the OA plugin shows this sentence as it is.
+        return "required", _with(rule.why, f" (依据属性: {'; '.join(ATTRIBUTE_ZH.get(a, a) for a in hit)})"), rule.basis
     if category and category in rule.categories:
-        return "required", f"{rule.why} (依据类别: {category})", rule.basis
+        return "required", _with(rule.why, f" (依据类别: {CATEGORY_ZH.get(category, category)})"), rule.basis
     m = rule._re.first(text, chars)
     if m:
-        return "required", f"{rule.why} (文中“{m.group(0)}”)", rule.basis
+        return "required", _with(rule.why, f" (文中“{m.group(0)}”)"), rule.basis
     return rule.otherwise, rule.why_not, rule.basis
 
 
@@ -72,12 +80,12 @@ def _price_catalogue(case, text: str, why: str, profile: ResolvedProfile) -> tup
 
     s = profile.settings
     if not s.price_hearing_catalogue:
-        return case.status, why + "; 是否听证以本省定价听证目录为准 (本标准未载入该目录)", case.basis
+        return case.status, _with(why, "; 是否听证以本省定价听证目录为准 (本标准未载入该目录)"), case.basis
     src = s.price_hearing_catalogue_source or "本省定价听证目录"
     for item in s.price_hearing_catalogue:
         m = re.search(item, text)
         if m:
-            return case.status, f"{why}; “{m.group(0)}”列入{src}", case.basis
+            return case.status, _with(why, f"; “{m.group(0)}”列入{src}"), case.basis
     return ("not_required", f"事项未列入{src}, 政府制定价格不强制听证 (可公开征求意见); 如目录调整以新目录为准",
             case.basis)
 
@@ -210,9 +218,9 @@ def procedures_for(verdict: str, text: str, category: str | None, attributes: se
             continue
         status, why, basis = _evaluate(rule, text, category, attributes, profile, chars)
         if name == "集体讨论决定" and status == "required":
-            why = f"{why}; 由{_collective_body(profile, level)}讨论决定"
+            why = _with(why, f"; 由{_collective_body(profile, level)}讨论决定")
         if name == "风险评估" and status == "required" and profile.settings.risk_report_filed_with_zhengfawei:
-            why += "; 评估报告报同级党委政法委备案"
+            why = _with(why, "; 评估报告报同级党委政法委备案")
         if held is not None and status in ("required", "recommended"):
             status, why = "conditional", f"如本地规定将其列为重大行政决策: {why}"
         elif verdict == "review" and status in ("required", "recommended"):
