@@ -24,7 +24,8 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     for h in rules.overridden:
         text = (f"说明中的“{h.evidence}”看似{EXCLUSION_ZH.get(h.detail['type'], '排除事项')}, 但标题所列事项属于列举, "
                 "它只是该事项的一部分, 不据此排除" if h.detail.get("description_only")
-                else f"“{h.evidence}”看似排除事项, 但被列举规则覆盖 (不是{h.detail['type']})")
+                else f"“{h.evidence.rstrip('。')}”看似{EXCLUSION_ZH.get(h.detail['type'], '排除事项')}, "
+                     "但列举规则覆盖了这一排除, 不据此排除")
         out.append({"kind": "exclusion_overridden", "rule_id": h.rule_id, "evidence": h.evidence,
                     "span": list(h.span or []) or None, "basis": h.basis, "source": h.source, "text": text})
     for h in rules.enumerations:
@@ -34,9 +35,11 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
                     "text": f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"})
     for h in rules.thresholds:
         d = h.detail
-        kind = "项目默认值, 仅提示人工复核" if d.get("project_default") else "标准"
+        default = d.get("project_default")
+        line = f"{LEVEL_ZH[d['level']]}{'项目默认值' if default else '标准'} {d['min']:g}"
         out.append({"kind": "threshold", "rule_id": h.rule_id, "evidence": h.evidence, "basis": h.basis, "source": h.source,
-                    "text": f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {LEVEL_ZH[d['level']]}{kind} {d['min']:g} ({h.why})"})
+                    "text": f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {line}"
+                            f"{', 仅提示人工复核' if default else ''} ({h.why})"})
     # One standard setting aside (or holding) several hits is one reason, naming every hit.
     for hits in _by_standard(getattr(rules, "below_standard", [])):
         h, d = hits[0], hits[0].detail

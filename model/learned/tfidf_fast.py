@@ -215,6 +215,15 @@ class CompiledTfidf:
             if block.words:
                 lo, hi = block.offset, block.offset + block.size
                 self.word_column[lo:hi] = ["_" not in str(t) for t in terms[lo:hi]]
+        # A character n-gram is shown to a reader only where it is also a word the word block
+        # knows: "财政" explains a score, "级财政预" (a slice across two words) does not. The
+        # numbers are unchanged; only which features may be named.
+        if any(b.words for b in self.blocks):
+            words = {self.term_names[j] for j in np.flatnonzero(self.word_column)}
+            for block in self.blocks:
+                if not block.words:
+                    lo, hi = block.offset, block.offset + block.size
+                    self.readable[lo:hi] &= [n in words for n in self.term_names[lo:hi]]
         self.weights = np.ascontiguousarray(plain["weights"], dtype=np.float64)
         if self.weights.shape[0] != offset:
             raise ValueError("the weight matrix does not match the features")
