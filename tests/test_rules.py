@@ -425,3 +425,19 @@ def test_a_committees_general_election_is_self_government_but_other_elections_ar
     for text in ("县第十八届人民代表大会换届选举工作方案", "村民委员会选举办法"):
         _, ids = _fired(rb, text, "national", "county")
         assert "national.ex.self_government_election" not in ids, text
+
+
+def test_collecting_livelihood_candidates_or_reporting_on_them_is_a_step_not_the_years_list(rb):
+    """The notice that collects 民生实事 candidates and the report on last year's are steps around the
+    decision (条例第14条第1款: hearing opinions); the year's list itself stays a listed matter."""
+    for text in ("面向社会公开征集2027年县级民生实事项目", "某街道2026年度民生实事项目完成情况和2027年候选项目报告",
+                 "县水利局承办2026年为民办实事项目完成情况公示"):
+        res, ids = _fired(rb, text, "national", "county")
+        assert "national.ex.livelihood_process" in ids, text
+        assert res.verdict == "not_major" and res.exclusion.detail["type"] == "routine", text
+        assert "第14条第1款" in res.exclusion.basis
+    for text in ("2027年县级民生实事项目", "2027年度民生实事候选项目", "民生实事项目票决制实施办法",
+                 # the year's list, described by how it was collected: still the list
+                 "东湖街道2027年度民生实事项目。经公开征集, 共收到建议120条, 2026年项目已全部完成情况良好"):
+        _, ids = _fired(rb, text, "national", "county")
+        assert "national.ex.livelihood_process" not in ids, text
