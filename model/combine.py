@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from .learned import Prediction
 from .rules import RuleResult
+from .vocab import CATEGORY_ZH, EXCLUSION_ZH
 
 # Priors used when no learned model is present: how often the rules' kinds of answer were
 # right is unknown without a model, so these only order the answers; they are not calibrated.
@@ -181,8 +182,9 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
             q = (RULE_PRIOR[("not_major", "strong")] + p) / 2
             # Not major by an exclusion, or by a standard (or screening line) the figure is below.
             below = rules.below_standard[0].detail.get("standard") if rules.below_standard else None
-            said = (f"排除事项 ({rules.exclusion.rule_id})" if rules.exclusion
-                    else f"数值低于 {below}, 不属于重大" if below else "不属于重大")
+            ex = rules.exclusion
+            said = (f"排除事项 ({EXCLUSION_ZH.get(ex.detail.get('type'), '排除')}, {ex.rule_id})" if ex
+                    else f"不属于重大 (数值低于标准或筛查线, {below})" if below else "不属于重大")
             return Combined("review", p, _evenness(q), "model_disagrees_with_exclusion",
                             f"规则与模型不一致: 规则认定为{said}, 模型判断为重大的概率 {p:.2f} ≥ {exclusion_above:.2f}")
         return Combined("not_major", min(p, 0.5), _agreeing(RULE_CONFIDENCE, (0.5 - p) * 2), "exclusion")
@@ -190,7 +192,9 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
         if p <= major_below:
             q = (RULE_PRIOR[("major", "strong")] + p) / 2
             hit = (rules.enumerations or rules.thresholds)
-            rid = hit[0].rule_id if hit else "列举"
+            # Named for a reader (the listed head, or a figure), with the id to look the rule up by.
+            rid = (f"{CATEGORY_ZH.get(hit[0].detail.get('category'), '数值标准')}, {hit[0].rule_id}" if hit
+                   else "列举")
             return Combined("review", p, _evenness(q), "model_disagrees_with_enumeration",
                             f"规则与模型不一致: 规则认定为重大 ({rid}), 模型判断为重大的概率仅 {p:.2f} ≤ {major_below:.2f}")
         return Combined("major", max(p, 0.5), _agreeing(RULE_CONFIDENCE, (p - 0.5) * 2), "enumeration_or_threshold")
