@@ -165,5 +165,5 @@ def test_a_model_doubting_a_below_standard_answer_is_told_apart_from_an_exclusio
     below = RuleResult("not_major", None, [], [], [], {}, None, None, "county", "strong",
                        below_standard=[hit])
     c = combine(below, Prediction(0.97, known_words=5), (0.12, 0.22), (0.08, 0.88))
-    assert c.verdict == "review" and "数值低于 national.th.county_amount" in c.why_review
+    assert c.verdict == "review" and "数值低于标准或筛查线, national.th.county_amount" in c.why_review
     assert "排除事项" not in c.why_review
