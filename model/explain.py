@@ -28,8 +28,14 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
                      "但列举规则覆盖了这一排除, 不据此排除")
         out.append({"kind": "exclusion_overridden", "rule_id": h.rule_id, "evidence": h.evidence,
                     "span": list(h.span or []) or None, "basis": h.basis, "source": h.source, "text": text})
+    # A listing the exclusion above has set aside is still reported (a reader sees both sides), but
+    # not as if it were a reason for the answer.
+    set_aside = (rules.exclusion is not None and not combined.exclusion_fell
+                 and not rules.exclusion.detail.get("hold") and combined.verdict == "not_major")
     for h in rules.enumerations:
         strength = "列举" if h.detail["strength"] == "strong" else "兜底信号 (需人工判断)"
+        if set_aside:
+            strength = f"命中{strength.split(' ')[0]}, 但按上列排除不适用"
         out.append({"kind": "enumeration", "rule_id": h.rule_id, "evidence": h.evidence, "span": list(h.span or []) or None,
                     "basis": h.basis, "source": h.source,
                     "text": f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"})
