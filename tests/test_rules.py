@@ -428,15 +428,23 @@ def test_a_committees_general_election_is_self_government_but_other_elections_ar
 
 
 def test_collecting_livelihood_candidates_or_reporting_on_them_is_a_step_not_the_years_list(rb):
-    """The notice that collects 民生实事 candidates and the report on last year's are steps around the
-    decision (条例第14条第1款: hearing opinions); the year's list itself stays a listed matter."""
-    for text in ("面向社会公开征集2027年县级民生实事项目", "某街道2026年度民生实事项目完成情况和2027年候选项目报告",
-                 "县水利局承办2026年为民办实事项目完成情况公示"):
+    """The notice that collects 民生实事 candidates (条例第10条: proposals before a decision is
+    started) and the report on last year's items (第34条: the executing unit reports) are steps
+    around the decision; the year's list itself, and any title that also carries it, stay listed."""
+    for text in ("面向社会公开征集2027年县级民生实事项目", "关于公开征集2027年县级民生实事候选项目的公告",
+                 "某街道2026年度民生实事项目完成情况的报告", "县水利局承办2026年为民办实事项目完成情况公示"):
         res, ids = _fired(rb, text, "national", "county")
         assert "national.ex.livelihood_process" in ids, text
         assert res.verdict == "not_major" and res.exclusion.detail["type"] == "routine", text
-        assert "第14条第1款" in res.exclusion.basis
+        assert "第10条" in res.exclusion.basis and "第34条" in res.exclusion.basis
     for text in ("2027年县级民生实事项目", "2027年度民生实事候选项目", "民生实事项目票决制实施办法",
+                 # last year's report that also puts next year's candidates or plan forward
+                 "关于2026年民生实事项目完成情况和2027年民生实事候选项目的报告",
+                 "县人民政府关于2026年民生实事项目实施情况和2027年民生实事项目安排的报告",
+                 # the motion, the outcome of the collection, the list it settled
+                 "县政府关于提请县人代会票决2027年民生实事项目(经公开征集)的议案",
+                 "关于2027年民生实事项目征集结果及实施方案的报告", "经公开征集确定的2027年县级十大民生实事项目",
+                 "2027年民生实事项目清单(附2026年民生实事项目完成情况)",
                  # the year's list, described by how it was collected: still the list
                  "东湖街道2027年度民生实事项目。经公开征集, 共收到建议120条, 2026年项目已全部完成情况良好"):
         _, ids = _fired(rb, text, "national", "county")
