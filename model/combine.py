@@ -79,6 +79,11 @@ def issuance(text: str, level: str, level_known: bool) -> Issuance | None:
                                  "所以是规范性文件: 不属于被排除的政府立法, 按全国标准属于决策范围, 影响面大的应履行决策程序。")
 
 
+def _short(label: str) -> str:
+    """A label without its gloss ("兜底 (其他重大事项)" → "兜底"), to sit inside parentheses."""
+    return label.split(" (")[0]
+
+
 def _agreeing(rule_conf: float, model_agreement: float) -> float:
     """Confidence of a rule answer: the rule's own weight averaged with how far the model
     agrees (0 when it leans the other way), so a mild disagreement lowers it, never to zero."""
@@ -183,7 +188,7 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
             # Not major by an exclusion, or by a standard (or screening line) the figure is below.
             below = rules.below_standard[0].detail.get("standard") if rules.below_standard else None
             ex = rules.exclusion
-            said = (f"排除事项 ({EXCLUSION_ZH.get(ex.detail.get('type'), '排除')}, {ex.rule_id})" if ex
+            said = (f"排除事项 ({_short(EXCLUSION_ZH.get(ex.detail.get('type'), '排除'))}, {ex.rule_id})" if ex
                     else f"不属于重大 (数值低于标准或筛查线, {below})" if below else "不属于重大")
             return Combined("review", p, _evenness(q), "model_disagrees_with_exclusion",
                             f"规则与模型不一致: 规则认定为{said}, 模型判断为重大的概率 {p:.2f} ≥ {exclusion_above:.2f}")
@@ -191,9 +196,12 @@ def _combine(rules: RuleResult, pred: Prediction | None, band: tuple[float, floa
     if strong_major:
         if p <= major_below:
             q = (RULE_PRIOR[("major", "strong")] + p) / 2
-            hit = (rules.enumerations or rules.thresholds)
-            # Named for a reader (the listed head, or a figure), with the id to look the rule up by.
-            rid = (f"{CATEGORY_ZH.get(hit[0].detail.get('category'), '数值标准')}, {hit[0].rule_id}" if hit
+            # The hit that made the answer major (a strong listing, else a published figure), named
+            # for a reader (the listed head, or a figure) with the id to look the rule up by.
+            hit = ([h for h in rules.enumerations if h.detail.get("strength") == "strong"]
+                   or [h for h in rules.thresholds if not h.detail.get("project_default")]
+                   or rules.enumerations or rules.thresholds)
+            rid = (f"{_short(CATEGORY_ZH.get(hit[0].detail.get('category'), '数值标准'))}, {hit[0].rule_id}" if hit
                    else "列举")
             return Combined("review", p, _evenness(q), "model_disagrees_with_enumeration",
                             f"规则与模型不一致: 规则认定为重大 ({rid}), 模型判断为重大的概率仅 {p:.2f} ≤ {major_below:.2f}")

@@ -35,17 +35,18 @@ def reasons_for(rules: RuleResult, combined: Combined, pred: Prediction | None) 
     for h in rules.enumerations:
         strength = "列举" if h.detail["strength"] == "strong" else "兜底信号 (需人工判断)"
         if set_aside:
-            strength = f"命中{strength.split(' ')[0]}, 但按上列排除不适用"
+            strength = f"命中{strength.split(' ')[0]}, 但因上列排除而不适用"
         out.append({"kind": "enumeration", "rule_id": h.rule_id, "evidence": h.evidence, "span": list(h.span or []) or None,
                     "basis": h.basis, "source": h.source,
                     "text": f"{strength}: {CATEGORY_ZH[h.detail['category']]} — {h.why}"})
     for h in rules.thresholds:
         d = h.detail
         default = d.get("project_default")
-        line = f"{LEVEL_ZH[d['level']]}{'项目默认值' if default else '标准'} {d['min']:g}"
+        line = f"{LEVEL_ZH[d['level']]}{'筛查线' if default else '标准'} {d['min']:g}"
+        note = " — 项目默认值, 不是公布的标准, 仅提示人工复核" if default else ""
+        head = "数值 (因上列排除而不适用)" if set_aside else "数值"
         out.append({"kind": "threshold", "rule_id": h.rule_id, "evidence": h.evidence, "basis": h.basis, "source": h.source,
-                    "text": f"数值: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {line}"
-                            f"{', 仅提示人工复核' if default else ''} ({h.why})"})
+                    "text": f"{head}: {MEASURE_ZH[d['measure']]} {d['value']:g} ≥ {line}{note} ({h.why})"})
     # One standard setting aside (or holding) several hits is one reason, naming every hit.
     for hits in _by_standard(getattr(rules, "below_standard", [])):
         h, d = hits[0], hits[0].detail

@@ -271,3 +271,11 @@ def test_a_batch_counts_a_shared_planned_date_once_and_answers_as_one_by_one(s):
     batch = [a.model_dump_json() for a in s.screen_many(rows)]
     single = [s.screen(r).model_dump_json() for r in rows]
     assert batch == single
+
+
+def test_a_note_goes_inside_the_sentence_it_qualifies():
+    from model.procedures import _with
+
+    assert _with("应当组织专家论证。", " (依据属性: 专业性、技术性较强)") == "应当组织专家论证 (依据属性: 专业性、技术性较强)。"
+    assert _with("按目录办理", "; 另见本省目录") == "按目录办理; 另见本省目录"
+    assert _with("", " (文中“x”)") == " (文中“x”)"

@@ -111,3 +111,24 @@ def test_precedents_are_computed_only_when_asked_for(model):
 def test_char_ngrams_are_sklearns(text, ngram_range):
     want = TfidfVectorizer(analyzer="char", ngram_range=ngram_range).build_analyzer()(text)
     assert char_ngrams(text, *ngram_range) == want
+
+
+def test_only_whole_words_are_named_as_influential_terms(model):
+    """`terms` names a feature only where a reader can take it as a phrase: a character n-gram
+    must be a word of the word block, a word pair must join two words of two characters or
+    more, and digit fragments shorter than a year are left out."""
+    c = model.compiled
+    words = {c.term_names[j] for j in np.flatnonzero(c.word_column)}
+    word_blocks = [b for b in c.blocks if b.words]
+    assert word_blocks, "the shipped model has a word block"
+    for block in c.blocks:
+        for j in range(block.offset, block.offset + block.size):
+            if not c.readable[j]:
+                continue
+            name = c.term_names[j]
+            if not block.words:
+                assert name in words, name
+    names = [t for p in model.predict(["2026年市级财政预算", "关于2026年民生实事项目完成情况和2027年民生实事候选项目的报告",
+                                       "县城乡供水专项规划(2025-2035年)"]) for t, _ in p.terms]
+    assert names and all(len(n) >= 2 for n in names)
+    assert not {"级财政预", "年民生实事", "项目的", "20", "年市"} & set(names)

@@ -42,6 +42,12 @@ def char_ngrams(text: str, lo: int, hi: int, lower: bool = True) -> list[str]:
     return grams
 
 
+def _plain_word(term) -> bool:
+    """A word-block feature a reader can take as one phrase: each word of it (a pair is "a_b")
+    has two characters or more, and is not a digit fragment shorter than a year."""
+    return all(len(w) >= 2 and not (w.isdigit() and len(w) < 4) for w in str(term).split("_"))
+
+
 def analyzer_spec(vec) -> dict | Callable[[str], Sequence[str]]:
     """How one fitted TfidfVectorizer cuts a text: a plain description where this module knows
     the analyser (the word analyser of tfidf_text.py, scikit-learn's character n-grams), else
@@ -215,14 +221,17 @@ class CompiledTfidf:
             if block.words:
                 lo, hi = block.offset, block.offset + block.size
                 self.word_column[lo:hi] = ["_" not in str(t) for t in terms[lo:hi]]
-        # A character n-gram is shown to a reader only where it is also a word the word block
-        # knows: "财政" explains a score, "级财政预" (a slice across two words) does not. The
-        # numbers are unchanged; only which features may be named.
+        # Which features may be named to a reader (the numbers are unchanged): a word pair only
+        # where both are words of two characters or more ("项目完成", not "项目的" or "年民生实事"),
+        # and a character n-gram only where it is also such a word ("财政", not "级财政预", a
+        # slice across two words). Digit fragments shorter than a year ("20") say nothing.
         if any(b.words for b in self.blocks):
-            words = {self.term_names[j] for j in np.flatnonzero(self.word_column)}
+            words = {self.term_names[j] for j in np.flatnonzero(self.word_column) if _plain_word(terms[j])}
             for block in self.blocks:
-                if not block.words:
-                    lo, hi = block.offset, block.offset + block.size
+                lo, hi = block.offset, block.offset + block.size
+                if block.words:
+                    self.readable[lo:hi] &= [_plain_word(t) for t in terms[lo:hi]]
+                else:
                     self.readable[lo:hi] &= [n in words for n in self.term_names[lo:hi]]
         self.weights = np.ascontiguousarray(plain["weights"], dtype=np.float64)
         if self.weights.shape[0] != offset:
