@@ -170,6 +170,9 @@ class Exclusion(_Patterned):
     # matter: the title's enumeration stands. Classes that say what the matter itself is
     # (legislation, routine business) keep the default.
     part_in_description: bool = False
+    # The deciding levels at which the class applies (empty: every level): a matter that only a
+    # higher level may decide (the minimum wage, approved by the province) is none of a county's.
+    levels: list[Level] = Field(default_factory=list)
 
 
 class Enumeration(_Patterned):

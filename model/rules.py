@@ -82,7 +82,10 @@ def measured_values(extraction: Extraction, supplied: dict) -> dict[str, tuple[f
 
 
 def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level: str,
-             supplied: dict | None = None) -> RuleResult:
+             supplied: dict | None = None, level_known: bool = True) -> RuleResult:
+    """`level_known`: the caller gave the level (or a unit that names it); when it is only the
+    profile's default, a level-restricted listing still applies and a level-restricted
+    exclusion does not: a guessed level never takes a matter out of scope."""
     supplied = supplied or {}
     src = profile.source_label
     # The text's characters, once per matter: only the patterns filed under them are searched
@@ -92,7 +95,7 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     # 1. exclusions
     excl_hits: list[Hit] = []
     for ex, m in profile.first_matches("exclusions", text, chars):
-        if ex.admits(text, chars):
+        if (not ex.levels or (level_known and level in ex.levels)) and ex.admits(text, chars):
             excl_hits.append(Hit(ex.id, "exclusion", m.group(0), m.span(), ex.basis, ex.why,
                                  src(ex.source), {"type": ex.type, **({"hold": True, "hold_why": ex.hold_why}
                                                                       if ex.hold else {}),
@@ -103,7 +106,7 @@ def evaluate(text: str, extraction: Extraction, profile: ResolvedProfile, level:
     overrides: set[str] = set()
     attrs: dict[str, Hit] = {}
     for en, m in profile.first_matches("enumerations", text, chars):
-        if (en.levels and level not in en.levels) or not en.admits(text, chars):
+        if (en.levels and level_known and level not in en.levels) or not en.admits(text, chars):
             continue
         hit = Hit(en.id, "enumeration", m.group(0), m.span(), en.basis, en.why, src(en.source),
                   {"category": en.category, "strength": en.strength, "overrides": en.overrides})

@@ -100,7 +100,7 @@ class Screener:
                 schedules: dict | None = None) -> Answer:
         supplied = {"amount_wan": m.amount_wan, "people": m.people, "area_mu": m.area_mu,
                     "length_km": m.length_km, "duration_years": m.duration_years}
-        rules = evaluate(text, extraction, profile, level, supplied)
+        rules = evaluate(text, extraction, profile, level, supplied, level_known)
         # The band chosen on validation data travels with the model; the profile's is the fallback.
         band = getattr(self.model, "band", None) or tuple(profile.settings.review_band)
         combined = combine(rules, pred, band, getattr(self.model, "disagreement", None), text=text,

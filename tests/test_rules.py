@@ -26,7 +26,7 @@ def screener(rb):
 def _fired(rb, text, profile, level=None):
     prof = rb.get(profile)
     t = normalise(text)
-    res = evaluate(t, extract(t), prof, level or prof.settings.default_level)
+    res = evaluate(t, extract(t), prof, level or prof.settings.default_level, level_known=level is not None)
     ids = {h.rule_id for h in res.enumerations} | {h.rule_id for h in res.attributes.values()}
     ids |= {h.rule_id for h in res.overridden}
     # Hits a profile's own category standard set aside still fired.
@@ -40,9 +40,11 @@ def _fired(rb, text, profile, level=None):
 
 @pytest.mark.parametrize("ex", EXAMPLES, ids=[f"{e['rule']}:{e['text']}" for e in EXAMPLES])
 def test_each_rule_fires_on_its_example_with_the_expected_verdict(rb, screener, ex):
-    _, ids = _fired(rb, ex["text"], ex["profile"])
+    # An example may give the deciding level (a rule that applies at some levels only).
+    _, ids = _fired(rb, ex["text"], ex["profile"], ex.get("level"))
     assert ex["rule"] in ids
-    assert screener.screen({"title": ex["text"], "profile": ex["profile"]}).verdict == ex["verdict"]
+    matter = {"title": ex["text"], "profile": ex["profile"], **({"level": ex["level"]} if ex.get("level") else {})}
+    assert screener.screen(matter).verdict == ex["verdict"]
 
 
 def test_every_rule_of_every_profile_has_an_example(rb):
@@ -449,3 +451,19 @@ def test_collecting_livelihood_candidates_or_reporting_on_them_is_a_step_not_the
                  "东湖街道2027年度民生实事项目。经公开征集, 共收到建议120条, 2026年项目已全部完成情况良好"):
         _, ids = _fired(rb, text, "national", "county")
         assert "national.ex.livelihood_process" not in ids, text
+
+
+def test_only_the_province_decides_the_minimum_wage(rb, screener):
+    """最低工资规定第8条、第9条: the provincial government approves the standard, for every region of
+    the province (第7条); a city's or county's notice publishes it. A level that is only the
+    profile's guess never takes the matter out of scope."""
+    title = "关于调整最低工资标准的通知"
+    province = screener.screen({"title": title, "level": "province"})
+    assert province.verdict == "major" and province.category == "public_policy"
+    for level in ("city", "county", "town"):
+        res, ids = _fired(rb, title, "national", level)
+        assert res.exclusion.rule_id == "national.ex.minimum_wage_local" and "national.en.minimum_wage" not in ids
+        assert "第9条" in res.exclusion.basis
+        assert screener.screen({"title": title, "level": level}).verdict == "not_major", level
+    unknown, ids = _fired(rb, title, "national")
+    assert unknown.exclusion is None and "national.en.minimum_wage" in ids
