@@ -20,6 +20,8 @@ _UNIT_LEVEL = [
     (re.compile(r"(街道办事处|街道|镇人民政府|乡人民政府|镇政府|乡政府|[镇乡])$"), "town"),
     (re.compile(r"(局|委员会|委|办公室|办|厅|中心|管理处|所)$"), "department"),
     (re.compile(r"(省人民政府|省政府|自治区人民政府)$"), "province"),
+    # The four municipalities directly under the central government are of provincial rank.
+    (re.compile(r"^(北京|天津|上海|重庆)市(人民)?政府$"), "province"),
     (re.compile(r"(县人民政府|区人民政府|县政府|区政府|旗人民政府|管委会|管理委员会)$"), "county"),
     (re.compile(r"(市人民政府|市政府|州人民政府)$"), "city"),
 ]

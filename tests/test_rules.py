@@ -467,3 +467,19 @@ def test_only_the_province_decides_the_minimum_wage(rb, screener):
         assert screener.screen({"title": title, "level": level}).verdict == "not_major", level
     unknown, ids = _fired(rb, title, "national")
     assert unknown.exclusion is None and "national.en.minimum_wage" in ids
+    assert screener.screen({"title": title}).verdict == "major"  # the level is only the profile's guess
+    # a municipality directly under the central government is of provincial rank; a city is not
+    shanghai = screener.screen({"title": "关于调整本市最低工资标准的通知", "unit": "上海市人民政府"})
+    assert shanghai.level == "province" and shanghai.verdict == "major"
+    suzhou = screener.screen({"title": "关于调整本市最低工资标准的通知", "unit": "苏州市人民政府"})
+    assert suzhou.level == "city" and suzhou.exclusion["rule_id"] == "national.ex.minimum_wage_local"
+
+
+def test_a_minimum_wage_named_in_a_description_is_not_the_matter(rb):
+    for text in ("县人民医院新院区建设项目, 投资5亿元。护工工资不低于最低工资标准",
+                 "县就业困难人员灵活就业社保补贴办法。补贴基数为本县最低工资标准",
+                 "关于调整失业保险金标准的通知。失业保险金按最低工资标准的90%发放"):
+        res, ids = _fired(rb, text, "national", "county")
+        assert "national.ex.minimum_wage_local" not in ids and "national.en.minimum_wage" not in ids, text
+        res, ids = _fired(rb, text, "national", "province")
+        assert "national.en.minimum_wage" not in ids, text
